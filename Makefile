@@ -1,0 +1,38 @@
+# `make demo` and `make test` do all set-up on a fresh machine (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EWT_DIR ?= ../shared/ud/UD_English-EWT
+MODEL_DIR ?= models/en_ewt
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test model evaluate-model clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@echo "== postagger tag data/sample.txt --output-format inline (shipped model: $(MODEL_DIR))" >&2
+	$(BIN)/postagger tag data/sample.txt --output-format inline
+	@echo "== the same text as CoNLL-U, first sentence" >&2
+	$(BIN)/postagger tag data/sample.txt | sed '/^$$/q'
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Train the shipped model on the full UD English-EWT treebank (EWT_DIR=... to read it elsewhere).
+model: $(STAMP)
+	$(BIN)/postagger train $(EWT_DIR)/en_ewt-ud-train.conllu \
+		--dev $(EWT_DIR)/en_ewt-ud-dev.conllu --test $(EWT_DIR)/en_ewt-ud-test.conllu \
+		--seed 1 -o $(MODEL_DIR)
+
+evaluate-model: $(STAMP)
+	$(BIN)/postagger evaluate $(EWT_DIR)/en_ewt-ud-test.conllu --model $(MODEL_DIR)
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

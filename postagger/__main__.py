@@ -1,0 +1,3 @@
+from postagger.cli import main
+
+main()

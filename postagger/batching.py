@@ -1,0 +1,126 @@
+"""Sentences → padded id arrays, grouped by length.
+
+Sequences are padded at the end (right padding, as cuDNN requires) with id 0. Each batch
+carries a per-token weight array (1 for real tokens, 0 for padding) that the loss uses, so
+padding never counts, whatever Keras does with masks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from postagger.vocab import PAD_ID, UNK_ID, Vocabulary
+
+
+@dataclass
+class EncodedSentence:
+    words: np.ndarray  # (n,) int32 word ids
+    chars: list[np.ndarray]  # n arrays of char ids
+    tags: np.ndarray | None  # (n,) int32 tag ids, None when untagged
+
+
+@dataclass
+class Batch:
+    """Model inputs for a group of sentences; `index` maps rows back to input positions."""
+
+    words: np.ndarray  # (batch, time) int32
+    chars: np.ndarray  # (batch, time, chars) int32
+    tags: np.ndarray | None  # (batch, time) int32
+    weights: np.ndarray  # (batch, time) float32: 1 for tokens, 0 for padding
+    index: list[int]
+
+    @property
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {"words": self.words, "chars": self.chars}
+
+
+def word_chars(form: str, max_chars: int) -> str:
+    """The characters the model sees: long words keep their beginning and end."""
+    if len(form) <= max_chars:
+        return form
+    half = max_chars // 2
+    return form[:half] + form[len(form) - (max_chars - half) :]
+
+
+def encode_sentence(
+    forms: Sequence[str], vocab: Vocabulary, max_chars: int, tags: Sequence[str] | None = None
+) -> EncodedSentence:
+    words = np.fromiter((vocab.word_id(f) for f in forms), dtype=np.int32, count=len(forms))
+    chars = [
+        np.fromiter((vocab.chars.get(c) for c in word_chars(f, max_chars)), dtype=np.int32)
+        for f in forms
+    ]
+    tag_ids = None
+    if tags is not None:
+        tag_ids = np.fromiter((vocab.tags.get(t, -1) for t in tags), dtype=np.int32, count=len(tags))
+    return EncodedSentence(words, chars, tag_ids)
+
+
+def pad_batch(sentences: Sequence[EncodedSentence], index: list[int]) -> Batch:
+    length = max(len(s.words) for s in sentences)
+    width = max((len(c) for s in sentences for c in s.chars), default=1)
+    words = np.zeros((len(sentences), length), dtype=np.int32)
+    chars = np.zeros((len(sentences), length, max(width, 1)), dtype=np.int32)
+    weights = np.zeros((len(sentences), length), dtype=np.float32)
+    tagged = all(s.tags is not None for s in sentences)
+    tags = np.zeros((len(sentences), length), dtype=np.int32) if tagged else None
+    for row, s in enumerate(sentences):
+        n = len(s.words)
+        words[row, :n] = s.words
+        weights[row, :n] = 1.0
+        for col, c in enumerate(s.chars):
+            chars[row, col, : len(c)] = c
+        if tags is not None:
+            tags[row, :n] = s.tags
+    return Batch(words, chars, tags, weights, index)
+
+
+def length_batches(
+    sentences: Sequence[EncodedSentence],
+    batch_size: int,
+    rng: np.random.Generator | None = None,
+    max_tokens: int = 8192,
+) -> Iterator[Batch]:
+    """Batches of sentences of similar length.
+
+    Without `rng` the order is deterministic (sorted by length). With `rng`, sentences of
+    equal length are shuffled and the batch order is shuffled, as training wants. A batch
+    holds at most `batch_size` sentences and, beyond one sentence, about `max_tokens` padded
+    tokens, so that very long sentences do not blow up memory.
+    """
+    lengths = np.array([len(s.words) for s in sentences])
+    tiebreak = rng.random(len(sentences)) if rng is not None else np.arange(len(sentences))
+    order = np.lexsort((tiebreak, lengths))
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = max(lengths[i], lengths[current[0]] if current else 0)
+        if current and (len(current) >= batch_size or longest * (len(current) + 1) > max_tokens):
+            groups.append(current)
+            current = []
+        current.append(int(i))
+    if current:
+        groups.append(current)
+    if rng is not None:
+        rng.shuffle(groups)
+    for group in groups:
+        yield pad_batch([sentences[i] for i in group], group)
+
+
+def drop_words(words: np.ndarray, keep_probability: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Word dropout: replace real words by <unk> with probability 1 - keep_probability[id]."""
+    replace = (rng.random(words.shape) >= keep_probability[words]) & (words != PAD_ID)
+    return np.where(replace, UNK_ID, words).astype(np.int32)
+
+
+def keep_probabilities(vocab: Vocabulary, alpha: float) -> np.ndarray:
+    """p(keep word id) = n / (alpha + n), n its training count (frequent words are kept)."""
+    counts = np.array([vocab.word_counts.get(w, 0) for w in vocab.words.items], dtype=np.float64)
+    if alpha <= 0:
+        return np.ones(len(counts))
+    keep = counts / (alpha + counts)
+    keep[PAD_ID] = keep[UNK_ID] = 1.0
+    return keep

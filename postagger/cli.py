@@ -1,0 +1,393 @@
+"""The `postagger` command line: thin Typer commands over the library functions.
+
+Nothing here imports TensorFlow at module level, so `postagger --help` and argument errors
+stay fast; the commands that need the network import it when they run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import functools
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from postagger import __version__
+from postagger.errors import EXIT_INTERRUPTED, PostaggerError
+from postagger.formats import InputFormat, OutputFormat
+
+
+class Column(str, enum.Enum):
+    upos = "upos"
+    xpos = "xpos"
+
+
+class WordRepr(str, enum.Enum):
+    word = "word"
+    chars = "chars"
+    both = "both"
+
+app = typer.Typer(
+    name="postagger",
+    help="Part-of-speech tagging with a BiLSTM: train on Universal Dependencies, tag text in pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ModelOption = Annotated[
+    Optional[Path],
+    typer.Option("--model", "-m", help="Model directory [default: the shipped models/en_ewt].", show_default=False),
+]
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def cli_errors(command):
+    """Turn user-facing errors into one line on stderr and a non-zero exit, no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except PostaggerError as err:
+            sys.stderr.write(f"postagger: error: {err}\n")
+            raise typer.Exit(err.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("postagger: interrupted\n")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # the reader went away (`postagger tag big.txt | head`): stop quietly
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(141) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"postagger {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Part-of-speech tagging with a BiLSTM: train on Universal Dependencies, tag text in pipelines."""
+
+
+@app.command("vocab")
+@cli_errors
+def vocab_cli(
+    train: Annotated[list[Path], typer.Argument(help="Training CoNLL-U files.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Vocabulary JSON file to write.")],
+    min_count: Annotated[int, typer.Option(min=1, help="Words seen fewer times map to the unknown id.")] = 1,
+    column: Annotated[Column, typer.Option(help="Tag column.")] = Column.upos,
+) -> None:
+    """Build word, character and tag vocabularies from CoNLL-U files."""
+    from postagger.conllu_io import read_treebank
+    from postagger.vocab import build_vocabulary
+
+    vocab = build_vocabulary(read_treebank(train), column.value, min_count)
+    vocab.save(output)
+    _print_vocab_summary(vocab.summary(), output)
+
+
+def _print_vocab_summary(summary: dict, path: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Vocabulary → {path}", show_header=False)
+    table.add_row("tag column", summary["column"])
+    table.add_row("training tokens", f"{summary['training_tokens']:,}")
+    table.add_row("distinct word forms", f"{summary['training_types']:,}")
+    table.add_row("word ids (incl. <pad>, <unk>)", f"{summary['words']:,}")
+    table.add_row("character ids (incl. <pad>, <unk>)", f"{summary['chars']:,}")
+    table.add_row("tags", f"{summary['tags']}")
+    table.add_row("coverage of training tokens", f"{summary['token_coverage']:.2%}")
+    _stderr_console().print(table)
+
+
+@app.command("train")
+@cli_errors
+def train_cli(
+    train: Annotated[list[Path], typer.Argument(help="Training CoNLL-U files.", show_default=False)],
+    dev: Annotated[list[Path], typer.Option("--dev", help="Dev CoNLL-U file(s) for early stopping.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")],
+    vocab: Annotated[Optional[Path], typer.Option(help="Vocabulary JSON from `postagger vocab`.")] = None,
+    test: Annotated[Optional[list[Path]], typer.Option("--test", help="Test file(s), scored into metrics.json.")] = None,
+    column: Annotated[Column, typer.Option(help="Tag column to learn.")] = Column.upos,
+    word_repr: Annotated[WordRepr, typer.Option(help="Word embedding, character CNN, or both.")] = WordRepr.both,
+    epochs: Annotated[int, typer.Option(min=1, help="Maximum number of epochs.")] = 30,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 32,
+    patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without dev gain (0: never).")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data → same model.")] = 1,
+    min_count: Annotated[int, typer.Option(min=1, help="Minimum word count (when building the vocabulary).")] = 1,
+    word_dim: Annotated[int, typer.Option(min=1, help="Word embedding size.")] = 100,
+    char_dim: Annotated[int, typer.Option(min=1, help="Character embedding size.")] = 32,
+    char_filters: Annotated[int, typer.Option(min=1, help="Character CNN filters.")] = 100,
+    lstm_units: Annotated[int, typer.Option(min=1, help="BiLSTM units per direction.")] = 128,
+    lstm_layers: Annotated[int, typer.Option(min=1, help="Stacked BiLSTM layers.")] = 2,
+    dropout: Annotated[float, typer.Option(min=0.0, max=0.95, help="Dropout on inputs and between layers.")] = 0.33,
+    word_dropout: Annotated[float, typer.Option(min=0.0, help="Rare-word → <unk> replacement strength (alpha).")] = 0.25,
+    learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.001,
+) -> None:
+    """Train a tagger on CoNLL-U files; the best epoch on --dev is kept in OUTPUT."""
+    from postagger.config import ModelConfig
+    from postagger.train import train as run_training
+    from postagger.vocab import Vocabulary
+
+    config = ModelConfig(
+        column=column.value, word_repr=word_repr.value, min_count=min_count, word_dim=word_dim, char_dim=char_dim,
+        char_filters=char_filters, lstm_units=lstm_units, lstm_layers=lstm_layers, dropout=dropout,
+        word_dropout=word_dropout, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
+        patience=patience, seed=seed,
+    )  # fmt: skip
+    loaded_vocab = Vocabulary.load(vocab) if vocab else None
+    console = _stderr_console()
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    with _TrainingProgress(console, column.value) as progress:
+        metrics = run_training(
+            train, dev, output, config, vocab=loaded_vocab, test_paths=test or (),
+            command=" ".join(["postagger", *sys.argv[1:]]), progress=progress,
+        )  # fmt: skip
+    col = column.value
+    summary = f"best epoch {metrics['best_epoch']}: dev {col} {metrics['dev'][col]:.4f}"
+    if "test" in metrics:
+        summary += f", test {col} {metrics['test'][col]:.4f}"
+    console.print(f"{summary} → {output}")
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+class _TrainingProgress:
+    """A rich progress bar per epoch (only on a terminal) and one log line per epoch."""
+
+    def __init__(self, console, column: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console, self.column = console, column
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def __call__(self, event: str, data: dict) -> None:
+        if event == "epoch_start":
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            label = f"{data['epoch']}/{data['epochs']}"
+            self.task = self.progress.add_task("train", total=data["batches"], epoch=label, loss=0.0)
+        elif event == "batch":
+            self.progress.update(self.task, advance=1, loss=data["loss"])
+        elif event == "epoch_end":
+            mark = "  [green]best[/green]" if data["best"] else ""
+            self.console.print(
+                f"epoch {data['epoch']:>3}  loss {data['loss']:.4f}  dev {self.column} {data['dev']:.4f}{mark}"
+            )
+
+
+@app.command("evaluate")
+@cli_errors
+def evaluate_cli(
+    gold: Annotated[list[Path], typer.Argument(help="Gold CoNLL-U files.", show_default=False)],
+    model: ModelOption = None,
+    pred: Annotated[
+        Optional[list[Path]], typer.Option("--pred", help="Score these predicted CoNLL-U files instead of tagging.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """Accuracy (all, seen and unseen words), per-tag scores and confusions on gold data."""
+    from postagger.evaluate import evaluate_files
+
+    result = evaluate_files(gold, model, pred)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        _print_evaluation(result)
+
+
+def _print_evaluation(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    col = result["column"]
+    summary = Table(title="Accuracy", show_header=True)
+    summary.add_column("words")
+    summary.add_column("count", justify="right")
+    summary.add_column(col.upper(), justify="right")
+    summary.add_row("all", f"{result['tokens']:,}", f"{result[col]:.2%}")
+    if "oov_tokens" in result:
+        summary.add_row("seen in training", f"{result['seen_tokens']:,}", f"{result[col + '_seen']:.2%}")
+        summary.add_row("unseen (OOV)", f"{result['oov_tokens']:,}", f"{result[col + '_oov']:.2%}")
+    console.print(summary)
+    per_tag = Table(title="Per tag")
+    for name in ("tag", "precision", "recall", "F1", "support"):
+        per_tag.add_column(name, justify="left" if name == "tag" else "right")
+    for tag, s in sorted(result["per_tag"].items(), key=lambda x: -x[1]["support"]):
+        per_tag.add_row(tag, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", f"{s['support']:,}")
+    console.print(per_tag)
+    if result["confusions"]:
+        confusions = Table(title="Most frequent confusions")
+        for name in ("gold", "predicted", "count"):
+            confusions.add_column(name, justify="right" if name == "count" else "left")
+        for c in result["confusions"]:
+            confusions.add_row(c["gold"], c["predicted"], f"{c['count']:,}")
+        console.print(confusions)
+
+
+@app.command("tag")
+@cli_errors
+def tag_cli(
+    inputs: Annotated[
+        Optional[list[str]], typer.Argument(help="Input files; '-' or none for stdin.", show_default=False)
+    ] = None,
+    model: ModelOption = None,
+    input_format: Annotated[
+        Optional[InputFormat],
+        typer.Option(help="tokens: one pre-tokenized sentence per line [default: conllu for .conllu files, else text]."),
+    ] = None,
+    output_format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.conllu,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
+) -> None:
+    """Tag files or stdin; data to stdout (or -o), messages to stderr."""
+    from postagger.formats import guess_input_format
+
+    inputs = inputs or ["-"]
+    for path in inputs:
+        if path != "-" and not Path(path).is_file():
+            raise PostaggerError("no such file" if not Path(path).exists() else "is not a file", path)
+    from postagger.tagger import Tagger
+
+    tagger = Tagger.load(model)
+    plan = [(path, input_format or guess_input_format(path)) for path in inputs]
+    if output is None:
+        _tag_to(sys.stdout, tagger, plan, output_format)
+        sys.stdout.flush()
+    else:
+        from postagger.atomic import atomic_output
+
+        with atomic_output(output) as stream:
+            _tag_to(stream, tagger, plan, output_format)
+
+
+def _tag_to(stream, tagger, plan, out_fmt) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from postagger.formats import Writer, read_items
+
+    writer = Writer(stream, out_fmt, tagger.column)
+    console = _stderr_console()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("tagged {task.completed:,} sentences"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("tag", total=None)
+        for path, in_fmt in plan:
+            items = read_items(path, in_fmt, tagger.tokenizer)
+            for item, tags in tagger.tag_stream(items, words=lambda it: it.words):
+                writer.write(item, tags)
+                progress.advance(task)
+
+
+@app.command("info")
+@cli_errors
+def info_cli(
+    model_dir: Annotated[
+        Optional[Path], typer.Argument(help="Model directory [default: the shipped model].", show_default=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """What a model is: treebank, tag set, sizes, scores, versions and training command."""
+    from postagger.modeldir import load_model_info
+
+    info = load_model_info(model_dir)
+    record = {
+        "path": str(info.path),
+        "treebank": info.provenance.get("treebank"),
+        "column": info.config.column,
+        "tags": info.vocab.tags.items[1:],
+        "vocabulary": info.vocab.summary(),
+        "config": info.config.to_json(),
+        "metrics": {k: v for k, v in info.metrics.items() if k != "history"},
+        "provenance": info.provenance,
+        "size_bytes": sum(f.stat().st_size for f in info.path.iterdir() if f.is_file()),
+    }
+    if as_json:
+        print(json.dumps(record, ensure_ascii=False, indent=1))
+        return
+    _print_info(record)
+
+
+def _print_info(record: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Model {record['path']}", show_header=False)
+    prov, metrics, col = record["provenance"], record["metrics"], record["column"]
+    table.add_row("treebank", str(record["treebank"]))
+    table.add_row("predicts", f"{col.upper()}: {' '.join(record['tags'])}")
+    vocab = record["vocabulary"]
+    table.add_row("vocabulary", f"{vocab['words']:,} words, {vocab['chars']:,} characters, {vocab['tags']} tags")
+    table.add_row("size", f"{record['size_bytes'] / 1e6:.1f} MB")
+    for split in ("dev", "test"):
+        if split in metrics and col in metrics[split]:
+            s = metrics[split]
+            extra = f" (unseen words {s[col + '_oov']:.2%})" if col + "_oov" in s else ""
+            table.add_row(f"{split} {col}", f"{s[col]:.2%}{extra}")
+    if not metrics.get("complete", True):
+        table.add_row("state", "[yellow]training did not finish; best epoch so far[/yellow]")
+    cfg = record["config"]
+    table.add_row("network", ", ".join(f"{k}={v}" for k, v in cfg.items()))
+    for split, files in prov.get("data", {}).items():
+        table.add_row(f"{split} data", "; ".join(f"{f['name']} ({f['words']:,} words, sha256 {f['sha256'][:12]})" for f in files))
+    if "libraries" in prov:
+        table.add_row("libraries", ", ".join(f"{k} {v}" for k, v in prov["libraries"].items()))
+    if "trained" in prov:
+        t = prov["trained"]
+        table.add_row("trained", f"{t['date']}, {t['seconds']:.0f} s, best epoch {t['best_epoch']} of {t['epochs_run']}")
+    if prov.get("command"):
+        table.add_row("command", prov["command"])
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="postagger")

@@ -1,0 +1,78 @@
+"""The model's hyper-parameters: one frozen dataclass, saved as JSON beside the model."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from postagger.errors import ModelError, PostaggerError
+
+WORD_REPRS = ("word", "chars", "both")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every choice that shapes a trained model. Defaults are the shipped model's."""
+
+    column: str = "upos"  # the CoNLL-U column to predict: upos or xpos
+    word_repr: str = "both"  # word embedding, character CNN, or both concatenated
+    min_count: int = 1  # words seen fewer times share the unknown-word embedding
+    word_dim: int = 100
+    char_dim: int = 32
+    char_filters: int = 100  # character CNN: filters per kernel width
+    char_kernel: int = 3
+    max_word_chars: int = 24  # longer words keep their first and last 12 characters
+    lstm_units: int = 128  # per direction
+    lstm_layers: int = 2
+    dropout: float = 0.33  # on the word representation and between layers
+    word_dropout: float = 0.25  # alpha: a word seen n times becomes <unk> with p = alpha/(alpha+n)
+    learning_rate: float = 0.001
+    clipnorm: float = 5.0
+    epochs: int = 30
+    batch_size: int = 32
+    patience: int = 5  # epochs without dev improvement before stopping
+    seed: int = 1
+
+    def __post_init__(self):
+        problems = []
+        if self.column not in ("upos", "xpos"):
+            problems.append(f"column must be upos or xpos, not {self.column!r}")
+        if self.word_repr not in WORD_REPRS:
+            problems.append(f"word_repr must be one of {', '.join(WORD_REPRS)}")
+        for name in ("min_count", "word_dim", "char_dim", "char_filters", "char_kernel",
+                     "max_word_chars", "lstm_units", "lstm_layers", "epochs", "batch_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                problems.append(f"{name} must be a positive integer")
+        if not 0 <= self.dropout < 1 or not 0 <= self.word_dropout:
+            problems.append("dropout must be in [0, 1) and word_dropout >= 0")
+        if not self.learning_rate > 0 or not self.clipnorm > 0:
+            problems.append("learning_rate and clipnorm must be positive")
+        if not isinstance(self.patience, int) or self.patience < 0:
+            problems.append("patience must be a non-negative integer")
+        if problems:
+            raise PostaggerError("invalid settings: " + "; ".join(problems))
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict, path: str | Path = "config.json") -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelError(
+                f"unknown settings {', '.join(unknown)} (written by a newer postagger?)", path
+            )
+        defaults = cls()
+        for name, value in data.items():
+            expected = type(getattr(defaults, name))
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if type(value) is not expected:
+                raise ModelError(f"setting {name} has the wrong type ({value!r})", path)
+            data = {**data, name: value}
+        try:
+            return cls(**data)
+        except PostaggerError as err:
+            raise ModelError(err.message, path) from None

@@ -1,0 +1,276 @@
+"""Reading and writing CoNLL-U.
+
+Sentences keep their raw lines, so that filling one column writes every other byte of the
+input back unchanged (comments, other columns, multiword-token and empty-node lines, CRLF
+line endings). Reading is streaming and strict: a malformed line raises a
+`PostaggerError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from conllu.parser import parse_dict_value
+
+from postagger.errors import PostaggerError
+
+COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
+TAG_COLUMNS = ("upos", "xpos")
+
+_WORD_ID = re.compile(r"[1-9][0-9]*")
+_RANGE_ID = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)")
+_EMPTY_ID = re.compile(r"(0|[1-9][0-9]*)\.[1-9][0-9]*")
+
+STDIN_NAME = "<stdin>"
+
+
+@dataclass
+class Word:
+    """A syntactic word (a line with an integer id)."""
+
+    line_index: int  # index of its line in `Sentence.lines`
+    form: str
+    fields: list[str]
+
+    def column(self, name: str) -> str:
+        return self.fields[COLUMNS.index(name)]
+
+    @property
+    def space_after(self) -> bool:
+        misc = parse_dict_value(self.fields[9]) or {}
+        return misc.get("SpaceAfter") != "No"
+
+
+@dataclass
+class MultiwordToken:
+    """A surface token spanning syntactic words `first`..`last` (1-based ids)."""
+
+    first: int
+    last: int
+    form: str
+    space_after: bool
+
+
+@dataclass
+class Sentence:
+    """One sentence block: its raw lines (with their line endings) and its words."""
+
+    lines: list[str]
+    words: list[Word] = field(default_factory=list)
+    multiword: list[MultiwordToken] = field(default_factory=list)
+    source: str = ""
+    first_line: int = 1
+
+    @property
+    def forms(self) -> list[str]:
+        return [w.form for w in self.words]
+
+    def tags(self, column: str) -> list[str]:
+        return [w.column(column) for w in self.words]
+
+    def with_column(self, column: str, values: list[str]) -> list[str]:
+        """The raw lines with `column` of each word replaced by `values`; all else unchanged."""
+        if len(values) != len(self.words):
+            raise ValueError(f"{len(values)} values for {len(self.words)} words")
+        col = COLUMNS.index(column)
+        lines = list(self.lines)
+        for word, value in zip(self.words, values):
+            raw = lines[word.line_index]
+            body = raw.rstrip("\r\n")
+            ending = raw[len(body) :]
+            parts = body.split("\t")
+            parts[col] = value
+            lines[word.line_index] = "\t".join(parts) + ending
+        return lines
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Open a file (or stdin for '-') for reading bytes, with clear errors."""
+    if str(path) == "-":
+        return sys.stdin.buffer
+    p = Path(path)
+    if p.is_dir():
+        raise PostaggerError("is a directory, expected a file", p)
+    try:
+        return p.open("rb")
+    except FileNotFoundError:
+        raise PostaggerError("no such file", p) from None
+    except PermissionError:
+        raise PostaggerError("permission denied", p) from None
+    except OSError as err:
+        raise PostaggerError(f"cannot open: {err.strerror}", p) from None
+
+
+def display_name(path: str | Path) -> str:
+    return STDIN_NAME if str(path) == "-" else str(path)
+
+
+def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line with its ending) of a UTF-8 file; a BOM at the start is kept."""
+    name = display_name(path)
+    stream = open_binary(path)
+    try:
+        for number, raw in enumerate(stream, 1):
+            if b"\x00" in raw:
+                raise PostaggerError("contains a NUL byte (binary file?)", name, number)
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise PostaggerError(
+                    f"not valid UTF-8 (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
+                    "convert the file to UTF-8, e.g. with iconv",
+                    name,
+                    number,
+                ) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def read_conllu(path: str | Path) -> Iterator[Sentence]:
+    """Stream the sentences of a CoNLL-U file ('-' for stdin), validating as it goes.
+
+    A block of comments with no word lines (e.g. a trailing comment) is yielded as a
+    sentence without words, so that writing all sentences back reproduces the input.
+    """
+    name = display_name(path)
+    builder = _SentenceBuilder(name)
+    for number, line in read_lines(path):
+        text = line.rstrip("\r\n")
+        if number == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        if text.strip() == "":
+            builder.lines.append(line)
+            yield builder.finish(number)
+            builder = _SentenceBuilder(name, number + 1)
+            continue
+        builder.add(number, line, text)
+    if builder.lines:
+        yield builder.finish(None)
+
+
+class _SentenceBuilder:
+    def __init__(self, name: str, first_line: int = 1):
+        self.name = name
+        self.first_line = first_line
+        self.lines: list[str] = []
+        self.words: list[Word] = []
+        self.multiword: list[MultiwordToken] = []
+        self.range_end = 0
+        self.range_line: int | None = None
+
+    def add(self, number: int, line: str, text: str) -> None:
+        self.lines.append(line)
+        if text.startswith("#"):
+            return
+        fields = text.split("\t")
+        if len(fields) != 10:
+            hint = ""
+            if len(fields) == 1 and " " in text:
+                hint = " (columns must be separated by tabs, not spaces)"
+            raise PostaggerError(
+                f"expected 10 tab-separated columns, found {len(fields)}{hint}", self.name, number
+            )
+        token_id, form = fields[0], fields[1]
+        if form == "":
+            raise PostaggerError("empty FORM column", self.name, number)
+        expected = len(self.words) + 1
+        if _WORD_ID.fullmatch(token_id):
+            if int(token_id) != expected:
+                raise PostaggerError(
+                    f"word id {token_id} out of sequence (expected {expected})", self.name, number
+                )
+            self.words.append(Word(len(self.lines) - 1, form, fields))
+        elif match := _RANGE_ID.fullmatch(token_id):
+            first, last = int(match[1]), int(match[2])
+            if first != expected or last <= first or self.range_end >= first:
+                raise PostaggerError(
+                    f"multiword range {token_id} must start at the next word id ({expected}), "
+                    "span at least two words and not overlap another range",
+                    self.name,
+                    number,
+                )
+            misc = parse_dict_value(fields[9]) or {}
+            self.multiword.append(
+                MultiwordToken(first, last, form, misc.get("SpaceAfter") != "No")
+            )
+            self.range_end = max(self.range_end, last)
+            self.range_line = number
+        elif _EMPTY_ID.fullmatch(token_id):
+            if int(token_id.split(".")[0]) != expected - 1:
+                raise PostaggerError(
+                    f"empty node {token_id} out of sequence (after word {expected - 1})",
+                    self.name,
+                    number,
+                )
+        else:
+            raise PostaggerError(
+                f"invalid ID {token_id!r} (expected an integer, a range like 1-2, "
+                "or an empty node like 1.1)",
+                self.name,
+                number,
+            )
+
+    def finish(self, blank_line: int | None) -> Sentence:
+        if self.range_end > len(self.words):
+            raise PostaggerError(
+                f"multiword range ends at word {self.range_end} but the sentence has "
+                f"{len(self.words)} words",
+                self.name,
+                self.range_line,
+            )
+        return Sentence(self.lines, self.words, self.multiword, self.name, self.first_line)
+
+
+def read_treebank(paths: Iterable[str | Path]) -> Iterator[Sentence]:
+    """The sentences with at least one word, from several CoNLL-U files in turn."""
+    for path in paths:
+        for sentence in read_conllu(path):
+            if sentence.words:
+                yield sentence
+
+
+def check_tags(sentence: Sentence, column: str) -> list[str]:
+    """The gold tags of a sentence, refusing missing ('_') tags with the line number."""
+    tags = sentence.tags(column)
+    for word, tag in zip(sentence.words, tags):
+        if tag in ("_", ""):
+            raise PostaggerError(
+                f"word {word.form!r} has no {column.upper()} tag",
+                sentence.source,
+                sentence.first_line + word.line_index,
+            )
+    return tags
+
+
+def format_sentence(
+    words: list[str],
+    tags: list[str],
+    column: str = "upos",
+    *,
+    space_after: list[bool] | None = None,
+    multiword: list[MultiwordToken] | None = None,
+    comments: list[str] | None = None,
+) -> str:
+    """A new CoNLL-U block (ending with its blank line) for tagged words."""
+    out = [f"# {c}\n" for c in comments or []]
+    ranges = {m.first: m for m in multiword or []}
+    inside_range_until = 0
+    for i, (form, tag) in enumerate(zip(words, tags), 1):
+        if i in ranges:
+            m = ranges[i]
+            misc = "_" if m.space_after else "SpaceAfter=No"
+            out.append(f"{m.first}-{m.last}\t{m.form}\t_\t_\t_\t_\t_\t_\t_\t{misc}\n")
+            inside_range_until = m.last
+        fields = [str(i), form, "_", "_", "_", "_", "_", "_", "_", "_"]
+        fields[COLUMNS.index(column)] = tag
+        if space_after is not None and not space_after[i - 1] and i > inside_range_until:
+            fields[9] = "SpaceAfter=No"
+        out.append("\t".join(fields) + "\n")
+    out.append("\n")
+    return "".join(out)

@@ -1,0 +1,134 @@
+"""Input and output formats of `postagger tag`.
+
+Inputs: `text` (raw text, tokenized by the model's tokenizer), `tokens` (one pre-tokenized
+sentence per line, tokens separated by white space), `conllu` (tags filled in place).
+Outputs: `conllu`, `tsv` (word<TAB>tag, blank line between sentences), `inline`
+(word/tag ... one sentence per line), `jsonl` (one JSON object per sentence).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from postagger.conllu_io import MultiwordToken, Sentence, format_sentence, read_conllu, read_lines
+from postagger.text import Token, Tokenizer
+
+
+class InputFormat(str, enum.Enum):
+    text = "text"
+    tokens = "tokens"
+    conllu = "conllu"
+
+
+class OutputFormat(str, enum.Enum):
+    conllu = "conllu"
+    tsv = "tsv"
+    inline = "inline"
+    jsonl = "jsonl"
+
+
+def guess_input_format(path: str | Path) -> InputFormat:
+    """By file extension: .conllu (or .conll) is CoNLL-U, anything else (and stdin) raw text."""
+    return InputFormat.conllu if str(path).lower().endswith((".conllu", ".conll")) else InputFormat.text
+
+
+@dataclass
+class Item:
+    """One unit of tagging input; `words` are what the model tags."""
+
+    words: list[str]
+    sentence: Sentence | None = None  # conllu input: written back in place
+    tokens: list[Token] | None = None  # text input: surface tokens (multiword tokens)
+    text: str | None = None
+
+
+def read_items(path: str | Path, fmt: InputFormat, tokenizer: Tokenizer) -> Iterator[Item]:
+    if fmt is InputFormat.conllu:
+        for sentence in read_conllu(path):
+            yield Item(sentence.forms, sentence=sentence)
+    elif fmt is InputFormat.tokens:
+        for number, line in read_lines(path):
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            words = line.split()
+            yield Item(words, text=" ".join(words))
+    else:
+        for paragraph in _paragraphs(path):
+            for tokens in tokenizer.sentences(paragraph):
+                words = [w for t in tokens for w in t.words]
+                text = "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
+                yield Item(words, tokens=tokens, text=text)
+
+
+def _paragraphs(path: str | Path) -> Iterator[str]:
+    """Blank-line separated blocks of a text file, read as a stream."""
+    lines: list[str] = []
+    for number, line in read_lines(path):
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        if line.strip():
+            lines.append(line)
+        elif lines:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
+
+
+class Writer:
+    """Writes tagged items in one output format, numbering new CoNLL-U sentences."""
+
+    def __init__(self, stream: TextIO, fmt: OutputFormat, column: str = "upos"):
+        self.stream, self.fmt, self.column = stream, fmt, column
+        self.count = 0
+
+    def write(self, item: Item, tags: list[str]) -> None:
+        fmt, out = self.fmt, self.stream
+        if fmt is OutputFormat.conllu:
+            if item.sentence is not None:
+                out.write("".join(item.sentence.with_column(self.column, tags)))
+            elif item.words:
+                self.count += 1
+                out.write(self._new_conllu(item, tags))
+        elif item.sentence is not None and not item.words:
+            return  # a comment-only CoNLL-U block has nothing to write in other formats
+        elif fmt is OutputFormat.tsv:
+            if item.words:
+                out.write("".join(f"{w}\t{t}\n" for w, t in zip(item.words, tags)) + "\n")
+        elif fmt is OutputFormat.inline:
+            out.write(" ".join(f"{w}/{t}" for w, t in zip(item.words, tags)) + "\n")
+        else:
+            record = {"words": item.words, "tags": tags}
+            if item.text is not None:
+                record["text"] = item.text
+            if item.sentence is not None:
+                record.update(_sentence_id(item.sentence))
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def _new_conllu(self, item: Item, tags: list[str]) -> str:
+        comments = [f"sent_id = {self.count}", f"text = {item.text}"]
+        if item.tokens is None:
+            return format_sentence(item.words, tags, self.column, comments=comments)
+        space_after, multiword, position = [], [], 1
+        for token in item.tokens:
+            n = len(token.words)
+            if n > 1:
+                multiword.append(MultiwordToken(position, position + n - 1, token.form, token.space_after))
+            space_after.extend([True] * (n - 1) + [token.space_after])
+            position += n
+        return format_sentence(
+            item.words, tags, self.column, space_after=space_after, multiword=multiword, comments=comments
+        )
+
+
+def _sentence_id(sentence: Sentence) -> dict:
+    for line in sentence.lines:
+        text = line.strip().removeprefix("\ufeff")
+        if text.startswith("# sent_id =") or text.startswith("# sent_id="):
+            return {"sent_id": text.split("=", 1)[1].strip()}
+    return {}

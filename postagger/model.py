@@ -1,0 +1,119 @@
+"""The Keras network: word embedding and/or character CNN → stacked BiLSTM → per-token softmax.
+
+Imports TensorFlow/Keras; only the commands that need the network import this module.
+"""
+
+from __future__ import annotations
+
+from postagger.backend import load_tensorflow
+
+load_tensorflow()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers, ops  # noqa: E402
+
+from postagger.config import ModelConfig  # noqa: E402
+from postagger.vocab import PAD_ID, Vocabulary  # noqa: E402
+
+
+@keras.saving.register_keras_serializable(package="postagger")
+class PaddingMask(layers.Layer):
+    """True for real tokens (word id != 0): the mask handed explicitly to every BiLSTM."""
+
+    def call(self, words):
+        return ops.not_equal(words, PAD_ID)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="postagger")
+class CharCNN(layers.Layer):
+    """Each word's characters → embedding → 1-D convolution → max over real characters.
+
+    Takes (batch, words, chars) ids and returns (batch, words, filters). Words are flattened
+    to (batch·words, chars) for the convolution, since Conv1D takes 3-D input only. Padding
+    characters have a zero embedding and are excluded from the max, so a word's vector does
+    not depend on how much padding surrounds it; all-padding words get zeros.
+    """
+
+    def __init__(self, n_chars, char_dim, filters, kernel, **kwargs):
+        super().__init__(**kwargs)
+        self.n_chars, self.char_dim, self.filters, self.kernel = n_chars, char_dim, filters, kernel
+        self.embedding = layers.Embedding(n_chars, char_dim, name="char_embedding")
+        self.conv = layers.Conv1D(filters, kernel, padding="same", activation="relu", name="char_conv")
+
+    def build(self, input_shape):
+        self.embedding.build((None, None))
+        self.conv.build((None, None, self.char_dim))
+
+    def call(self, chars):
+        shape = ops.shape(chars)
+        flat = ops.reshape(chars, (-1, shape[2]))
+        real = ops.not_equal(flat, PAD_ID)
+        x = self.embedding(flat) * ops.expand_dims(ops.cast(real, self.compute_dtype), -1)
+        x = self.conv(x)
+        x = ops.where(ops.expand_dims(real, -1), x, ops.full_like(x, -1e9))
+        x = ops.max(x, axis=1)
+        x = ops.where(ops.expand_dims(ops.any(real, axis=1), -1), x, ops.zeros_like(x))
+        return ops.reshape(x, (shape[0], shape[1], self.filters))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "n_chars": self.n_chars,
+            "char_dim": self.char_dim,
+            "filters": self.filters,
+            "kernel": self.kernel,
+        }
+
+
+def build_model(config: ModelConfig, vocab: Vocabulary) -> keras.Model:
+    """The tagger network for `config`, sized by `vocab`; outputs tag probabilities."""
+    words = keras.Input(shape=(None,), dtype="int32", name="words")
+    chars = keras.Input(shape=(None, None), dtype="int32", name="chars")
+    mask = PaddingMask(name="padding_mask")(words)
+    parts = []
+    if config.word_repr in ("word", "both"):
+        parts.append(
+            layers.Embedding(len(vocab.words), config.word_dim, mask_zero=True, name="word_embedding")(words)
+        )
+    if config.word_repr in ("chars", "both"):
+        parts.append(
+            CharCNN(len(vocab.chars), config.char_dim, config.char_filters, config.char_kernel, name="char_cnn")(chars)
+        )
+    x = parts[0] if len(parts) == 1 else layers.Concatenate(name="word_repr")(parts)
+    x = layers.Dropout(config.dropout, name="repr_dropout")(x)
+    for i in range(config.lstm_layers):
+        lstm = layers.LSTM(config.lstm_units, return_sequences=True)
+        x = layers.Bidirectional(lstm, name=f"bilstm_{i + 1}")(x, mask=mask)
+        x = layers.Dropout(config.dropout, name=f"dropout_{i + 1}")(x)
+    # Dense on a 3-D tensor is the per-timestep layer (TimeDistributed breaks on varying lengths)
+    probs = layers.Dense(len(vocab.tags), activation="softmax", name="tags")(x)
+    return keras.Model({"words": words, "chars": chars}, probs, name="postagger")
+
+
+def compile_model(model: keras.Model, config: ModelConfig) -> None:
+    """Adam with gradient clipping; the loss is a per-token mean over the real tokens only."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
+        loss=token_loss(),
+        jit_compile=False,  # sentence lengths vary per batch: XLA would recompile each shape
+    )
+
+
+def token_loss() -> keras.losses.Loss:
+    """Cross-entropy averaged over tokens with weight 1 (padding has weight 0)."""
+    return keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+
+
+def predict_tag_ids(model: keras.Model, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Best tag id and its probability per token; the padding tag is never predicted."""
+    probs = np.asarray(model.predict_on_batch(inputs))
+    probs[..., PAD_ID] = -1.0
+    best = probs.argmax(-1)
+    return best, np.take_along_axis(probs, best[..., None], -1)[..., 0]

@@ -1,0 +1,150 @@
+"""A model directory: the Keras weights plus everything needed to rebuild and trust them.
+
+    config.json      format version, hyper-parameters, provenance (data checksums, library
+                     versions, seed, date, command)
+    vocab.json       word, character and tag vocabularies
+    tokenizer.json   tokenization rules learned from the training treebank
+    metrics.json     dev (and test) scores
+    model.keras      the network's weights
+
+Loading never deserialises code: the network is rebuilt from config.json with
+`build_model` and only the weights are read from model.keras.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from postagger.atomic import atomic_directory
+from postagger.config import ModelConfig
+from postagger.errors import ModelError, PostaggerError
+from postagger.text import TokenizerRules
+from postagger.vocab import Vocabulary
+
+MODEL_FORMAT = 1
+FILES = ("config.json", "vocab.json", "tokenizer.json", "metrics.json", "model.keras")
+
+
+@dataclass
+class ModelInfo:
+    """Everything in a model directory except the network weights."""
+
+    path: Path
+    config: ModelConfig
+    vocab: Vocabulary
+    rules: TokenizerRules
+    metrics: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path / "model.keras"
+
+
+def default_model_dir() -> Path:
+    """The shipped English model: inside the installed package (wheel) or the source tree."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "models" / "en_ewt", here.parent / "models" / "en_ewt"):
+        if (candidate / "config.json").exists():
+            return candidate
+    raise ModelError(
+        "the default model is not installed (looked in postagger/models/en_ewt and models/en_ewt); "
+        "pass --model DIR or run `make model`"
+    )
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError("missing from the model directory", path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelError(f"damaged or truncated ({err})", path) from None
+    if not isinstance(data, dict):
+        raise ModelError("damaged: expected a JSON object", path)
+    return data
+
+
+def load_model_info(path: str | Path | None) -> ModelInfo:
+    """Read and validate a model directory (without loading TensorFlow)."""
+    path = default_model_dir() if path is None else Path(path)
+    if not path.exists():
+        raise ModelError("no such model directory", path)
+    if not path.is_dir():
+        raise ModelError("is not a model directory", path)
+    missing = [name for name in FILES if not (path / name).is_file()]
+    if missing:
+        raise ModelError(f"not a complete model directory (missing {', '.join(missing)})", path)
+    meta = _read_json(path / "config.json")
+    fmt = meta.get("format")
+    if not isinstance(fmt, int):
+        raise ModelError("not a postagger model (no format version)", path / "config.json")
+    if fmt > MODEL_FORMAT:
+        raise ModelError(
+            f"written by a newer postagger (model format {fmt}; this version reads format "
+            f"{MODEL_FORMAT}): upgrade postagger to use it",
+            path / "config.json",
+        )
+    if fmt < MODEL_FORMAT:
+        raise ModelError(f"model format {fmt} is no longer supported: retrain it", path / "config.json")
+    if not isinstance(meta.get("config"), dict):
+        raise ModelError("no settings in config.json", path / "config.json")
+    config = ModelConfig.from_json(meta["config"], path / "config.json")
+    try:
+        vocab = Vocabulary.from_json(_read_json(path / "vocab.json"), path / "vocab.json")
+    except PostaggerError as err:
+        raise ModelError(err.message, err.path) from None
+    if vocab.column != config.column:
+        raise ModelError(
+            f"vocabulary is for {vocab.column} but the model predicts {config.column}", path
+        )
+    rules = TokenizerRules.from_json(_read_json(path / "tokenizer.json"))
+    metrics = _read_json(path / "metrics.json")
+    return ModelInfo(path, config, vocab, rules, metrics, meta.get("provenance", {}))
+
+
+def save_model_dir(
+    path: str | Path,
+    model,
+    config: ModelConfig,
+    vocab: Vocabulary,
+    rules: TokenizerRules,
+    metrics: dict,
+    provenance: dict,
+) -> None:
+    """Write a complete model directory atomically (an existing one is replaced whole)."""
+    from postagger import __version__
+
+    def dump(data) -> str:
+        return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+    with atomic_directory(path) as tmp:
+        meta = {
+            "format": MODEL_FORMAT,
+            "postagger_version": __version__,
+            "config": config.to_json(),
+            "provenance": provenance,
+        }
+        (tmp / "config.json").write_text(dump(meta), encoding="utf-8")
+        (tmp / "vocab.json").write_text(dump(vocab.to_json()), encoding="utf-8")
+        (tmp / "tokenizer.json").write_text(dump(rules.to_json()), encoding="utf-8")
+        (tmp / "metrics.json").write_text(dump(metrics), encoding="utf-8")
+        model.save(tmp / "model.keras")
+
+
+def load_network(info: ModelInfo):
+    """Rebuild the network from the config and read its weights (no code deserialisation)."""
+    from postagger.model import build_model
+
+    model = build_model(info.config, info.vocab)
+    try:
+        model.load_weights(info.weights_path)
+    except Exception as err:  # Keras raises many types for damaged or mismatched files
+        raise ModelError(
+            f"cannot read the weights ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+            "the file is damaged or does not belong to this config and vocabulary",
+            info.weights_path,
+        ) from None
+    return model

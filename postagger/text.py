@@ -1,0 +1,315 @@
+"""Raw text → sentences of tokens, by script-independent rules plus rules learned from a treebank.
+
+The base rules know no language: whitespace separates chunks; punctuation and symbols
+(Unicode categories P* and S*) at the edges of a chunk become tokens of their own (a run of
+the same character, like "...", stays one token); punctuation between two letters or digits
+stays inside the word ("3.14", "e-mail", "l'homme") unless the treebank splits it; URLs and
+e-mail addresses stay whole.
+
+What differs between treebanks is learned from the training data and stored with the model
+(`TokenizerRules`): abbreviations that keep their final period ("Dr.", "etc."), which
+word-internal punctuation the treebank splits off (EWT splits hyphens), clitics split from
+their host ("n't", "'s" in English; "l'" in French) and whole multiword tokens ("cannot" →
+"can" + "not", Spanish "del" → "de" + "el").
+
+Sentences end at blank lines and after a token of sentence-final punctuation (plus any
+closing quotes or brackets) when the next token does not start with a lower-case letter.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from postagger.conllu_io import Sentence
+
+SENTENCE_FINAL = frozenset(".!?…。！？؟।॥։።፧᙮")
+_NEVER_INSIDE = SENTENCE_FINAL - {"."}  # "3.5" and "U.S." keep their period; "晴れ。明日" splits
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://\S+|www\.\S+\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)$", re.I)
+_URL_WITH_TRAILING = re.compile(r"(.*?)([.,;:!?)\]}\"']*)$")
+_MIN_HOSTS = 3  # a clitic must attach to at least this many different words in training
+
+
+def is_punct(char: str) -> bool:
+    return unicodedata.category(char)[0] in "PS"
+
+
+def _is_closing(token: str) -> bool:
+    return all(unicodedata.category(c) in ("Pe", "Pf") or c in "\"'" for c in token)
+
+
+@dataclass(frozen=True)
+class Token:
+    """A surface token; `words` are its syntactic words (more than one for a multiword token)."""
+
+    form: str
+    words: tuple[str, ...]
+    space_after: bool = True
+
+
+@dataclass
+class TokenizerRules:
+    """Treebank-specific tokenization facts, learned by `learn_rules` and saved with a model."""
+
+    abbreviations: set[str] = field(default_factory=set)  # lower-cased, with final "."
+    split_inside: set[str] = field(default_factory=set)  # punctuation split even between letters
+    suffixes: dict[str, bool] = field(default_factory=dict)  # clitic -> written as multiword token
+    prefixes: dict[str, bool] = field(default_factory=dict)
+    multiword: dict[str, list[str]] = field(default_factory=dict)  # lower surface -> words
+
+    def to_json(self) -> dict:
+        return {
+            "abbreviations": sorted(self.abbreviations),
+            "split_inside": sorted(self.split_inside),
+            "suffixes": dict(sorted(self.suffixes.items())),
+            "prefixes": dict(sorted(self.prefixes.items())),
+            "multiword": dict(sorted(self.multiword.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> TokenizerRules:
+        return cls(
+            abbreviations=set(data.get("abbreviations", [])),
+            split_inside=set(data.get("split_inside", [])),
+            suffixes=dict(data.get("suffixes", {})),
+            prefixes=dict(data.get("prefixes", {})),
+            multiword={k: list(v) for k, v in data.get("multiword", {}).items()},
+        )
+
+
+def _surface_tokens(sentence: Sentence) -> list[tuple[str, list[str], bool]]:
+    """(surface form, its words, space after) for each surface token of a treebank sentence."""
+    ranges = {m.first: m for m in sentence.multiword}
+    tokens = []
+    i = 1
+    while i <= len(sentence.words):
+        if i in ranges:
+            m = ranges[i]
+            words = [w.form for w in sentence.words[m.first - 1 : m.last]]
+            tokens.append((m.form, words, m.space_after))
+            i = m.last + 1
+        else:
+            w = sentence.words[i - 1]
+            tokens.append((w.form, [w.form], w.space_after))
+            i += 1
+    return tokens
+
+
+def learn_rules(sentences: Iterable[Sentence]) -> TokenizerRules:
+    """Learn the tokenization of a treebank from its multiword tokens and SpaceAfter=No marks."""
+    plain = Counter()  # lower-cased surface tokens that are single words
+    mwt = defaultdict(Counter)  # lower surface -> Counter of word splits
+    clitics = {"suffix": defaultdict(lambda: [set(), Counter()]), "prefix": defaultdict(lambda: [set(), Counter()])}
+    inside = defaultdict(Counter)  # char between letters -> {"kept": n, "split": n}
+    abbreviations = Counter()
+    for sentence in sentences:
+        tokens = _surface_tokens(sentence)
+        for form, words, _ in tokens:
+            low = form.lower()
+            if len(words) == 1:
+                plain[low] += 1
+                if len(low) > 1 and low.endswith(".") and any(c.isalpha() for c in low):
+                    abbreviations[low] += 1
+                for a, c, b in zip(low, low[1:], low[2:]):
+                    if is_punct(c) and a.isalnum() and b.isalnum():
+                        inside[c]["kept"] += 1
+            else:
+                mwt[low][tuple(w.lower() for w in words)] += 1
+                if len(words) == 2 and "".join(words).lower() == low:
+                    host, clitic = words[0].lower(), words[1].lower()
+                    # the side that varies is the host: "do"+"n't", "did"+"n't"
+                    clitics["suffix"][clitic][0].add(host)
+                    clitics["suffix"][clitic][1]["mwt"] += 1
+                    clitics["prefix"][host][0].add(clitic)
+                    clitics["prefix"][host][1]["mwt"] += 1
+        for (a, _, a_space), (b, _, b_space), (c, _, _) in zip(tokens, tokens[1:], tokens[2:]):
+            # "Al" "-" "Zaman" written "Al-Zaman": the treebank splits "-" between letters
+            if not a_space and not b_space and len(b) == 1 and is_punct(b):
+                if a[-1].isalnum() and c[0].isalnum():
+                    inside[b]["split"] += 1
+        for (a, _, a_space), (b, _, _) in zip(tokens, tokens[1:]):
+            if a_space:
+                continue
+            if a[-1].isalpha() and is_punct(b[0]) and len(b) > 1 and b[1:].isalpha():
+                clitics["suffix"][b.lower()][0].add(a.lower())
+                clitics["suffix"][b.lower()][1]["token"] += 1
+            if b[0].isalpha() and is_punct(a[-1]) and len(a) > 1 and a[:-1].isalpha():
+                clitics["prefix"][a.lower()][0].add(b.lower())
+                clitics["prefix"][a.lower()][1]["token"] += 1
+    rules = TokenizerRules()
+    rules.abbreviations = {a for a, n in abbreviations.items() if n >= 2 and len(a) <= 10}
+    for char, counts in inside.items():
+        if counts["split"] > counts["kept"]:
+            rules.split_inside.add(char)
+    for surface, splits in mwt.items():
+        words, n = splits.most_common(1)[0]
+        if n >= 2 and n >= plain[surface]:
+            rules.multiword[surface] = list(words)
+    for kind, table in (("suffix", rules.suffixes), ("prefix", rules.prefixes)):
+        for clitic, (hosts, counts) in clitics[kind].items():
+            if kind == "prefix":
+                # "could" + "n't" is explained by the suffix already
+                hosts = {h for h in hosts if h not in rules.suffixes}
+            if len(hosts) < _MIN_HOSTS:
+                continue
+            # precision: how often a word with this ending/beginning was split in training
+            unsplit = sum(
+                n
+                for w, n in plain.items()
+                if len(w) > len(clitic)
+                and (w.endswith(clitic) if kind == "suffix" else w.startswith(clitic))
+            )
+            if counts["mwt"] + counts["token"] >= unsplit:
+                table[clitic] = counts["mwt"] >= counts["token"]
+    return rules
+
+
+class Tokenizer:
+    """Splits raw text into sentences of tokens (see the module docstring for the rules)."""
+
+    def __init__(self, rules: TokenizerRules | None = None):
+        self.rules = rules or TokenizerRules()
+        self._suffixes = sorted(self.rules.suffixes, key=len, reverse=True)
+        self._prefixes = sorted(self.rules.prefixes, key=len, reverse=True)
+
+    def sentences(self, text: str) -> Iterator[list[Token]]:
+        """Sentences of a text; blank lines always end a sentence."""
+        for paragraph in re.split(r"\n\s*\n", text):
+            yield from self._split_sentences(self.tokenize(paragraph))
+
+    def tokenize(self, text: str) -> list[Token]:
+        tokens: list[Token] = []
+        for match in re.finditer(r"\S+", text):
+            pieces = self._chunk(match.group())
+            end = match.end()
+            followed_by_space = end == len(text) or text[end].isspace()
+            for i, piece in enumerate(pieces):
+                last = i == len(pieces) - 1
+                tokens.extend(self._clitics(piece, followed_by_space if last else False))
+        return tokens
+
+    def _chunk(self, chunk: str) -> list[str]:
+        if chunk.lower() in self.rules.abbreviations:
+            return [chunk]
+        if url := _URL_WITH_TRAILING.match(chunk):
+            if _URL.match(url[1]):
+                return [url[1], *_merge_runs(list(url[2]))]
+        lead: list[str] = []
+        while chunk and is_punct(chunk[0]):
+            n = _run_length(chunk, 0)
+            lead.append(chunk[:n])
+            chunk = chunk[n:]
+        trail: list[str] = []
+        while chunk and is_punct(chunk[-1]) and chunk.lower() not in self.rules.abbreviations:
+            n = _run_length(chunk, len(chunk) - 1, backwards=True)
+            trail.insert(0, chunk[-n:])
+            chunk = chunk[:-n]
+        middle = self._split_inside(chunk) if chunk else []
+        return lead + middle + trail
+
+    def _split_inside(self, word: str) -> list[str]:
+        """Split at punctuation inside a word, unless it sits between letters/digits and the
+        treebank keeps it there."""
+        if _URL.match(word):
+            return [word]
+        pieces, start = [], 0
+        for i, c in enumerate(word):
+            if not is_punct(c):
+                continue
+            between = 0 < i < len(word) - 1 and word[i - 1].isalnum() and word[i + 1].isalnum()
+            if between and c not in self.rules.split_inside and c not in _NEVER_INSIDE:
+                continue
+            if self._protected(word, i):
+                continue
+            if start < i:
+                pieces.append(word[start:i])
+            pieces.append(c)
+            start = i + 1
+        if start < len(word):
+            pieces.append(word[start:])
+        return _merge_runs(pieces)
+
+    def _protected(self, word: str, i: int) -> bool:
+        """Punctuation that belongs to a learned clitic ("n't", "l'") is not split off."""
+        low = word.lower()
+        for s in self._suffixes:
+            if low.endswith(s) and len(low) - len(s) <= i:
+                return True
+        for p in self._prefixes:
+            if low.startswith(p) and i < len(p):
+                return True
+        return False
+
+    def _clitics(self, piece: str, space_after: bool) -> list[Token]:
+        low = piece.lower()
+        if low in self.rules.multiword:
+            return [Token(piece, _restore_case(piece, self.rules.multiword[low]), space_after)]
+        for s in self._suffixes:
+            if low.endswith(s) and len(low) > len(s) and piece[: -len(s)][-1:].isalnum():
+                host, clitic = piece[: -len(s)], piece[-len(s) :]
+                if self.rules.suffixes[s]:
+                    return [Token(piece, (host, clitic), space_after)]
+                return [Token(host, (host,), False), Token(clitic, (clitic,), space_after)]
+        for p in self._prefixes:
+            if low.startswith(p) and len(low) > len(p) and piece[len(p) :][:1].isalnum():
+                clitic, host = piece[: len(p)], piece[len(p) :]
+                if self.rules.prefixes[p]:
+                    return [Token(piece, (clitic, host), space_after)]
+                return [Token(clitic, (clitic,), False), Token(host, (host,), space_after)]
+        return [Token(piece, (piece,), space_after)]
+
+    def _split_sentences(self, tokens: list[Token]) -> Iterator[list[Token]]:
+        current: list[Token] = []
+        i = 0
+        while i < len(tokens):
+            current.append(tokens[i])
+            if tokens[i].form and all(c in SENTENCE_FINAL for c in tokens[i].form):
+                while i + 1 < len(tokens) and _is_closing(tokens[i + 1].form):
+                    i += 1
+                    current.append(tokens[i])
+                nxt = tokens[i + 1].form if i + 1 < len(tokens) else ""
+                if not nxt or not nxt[0].islower():
+                    yield current
+                    current = []
+            i += 1
+        if current:
+            yield current
+
+
+def _run_length(text: str, start: int, backwards: bool = False) -> int:
+    char, n = text[start], 1
+    step = -1 if backwards else 1
+    i = start + step
+    while 0 <= i < len(text) and text[i] == char:
+        n += 1
+        i += step
+    return n
+
+
+def _merge_runs(pieces: list[str]) -> list[str]:
+    """Keep a run of one punctuation character ("--", "...") together."""
+    merged: list[str] = []
+    for p in pieces:
+        if merged and len(p) == 1 and is_punct(p) and set(merged[-1]) == {p}:
+            merged[-1] += p
+        else:
+            merged.append(p)
+    return merged
+
+
+def _restore_case(surface: str, words: list[str]) -> tuple[str, ...]:
+    """Words of a multiword token in the surface's case: "Cannot" → ("Can", "not")."""
+    if "".join(words) == surface.lower():
+        out, pos = [], 0
+        for w in words:
+            out.append(surface[pos : pos + len(w)])
+            pos += len(w)
+        return tuple(out)
+    if surface.isupper():
+        return tuple(w.upper() for w in words)
+    if surface[:1].isupper():
+        return (words[0][:1].upper() + words[0][1:], *words[1:])
+    return tuple(words)

@@ -1,0 +1,246 @@
+"""Training: read treebanks, build vocabularies, fit with early stopping on dev accuracy.
+
+The best model so far is written (atomically) to the output directory after every epoch
+that improves dev accuracy, so an interrupted run leaves a usable model behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from postagger.backend import load_tensorflow
+from postagger.config import ModelConfig
+from postagger.conllu_io import Sentence, check_tags, read_treebank
+from postagger.errors import EXIT_INTERRUPTED, PostaggerError
+from postagger.evaluate import score
+from postagger.text import learn_rules
+from postagger.vocab import Vocabulary, build_vocabulary
+
+#: progress(event, data) with events "epoch_start", "batch", "epoch_end"
+ProgressCallback = Callable[[str, dict], None]
+
+
+class TrainingInterrupted(PostaggerError):
+    exit_code = EXIT_INTERRUPTED
+
+
+@dataclass
+class Treebank:
+    """Sentences of some CoNLL-U files, with a fingerprint of each file for provenance."""
+
+    sentences: list[Sentence]
+    files: list[dict]
+
+    @classmethod
+    def read(cls, paths: Sequence[str | Path], column: str) -> Treebank:
+        files = []
+        sentences: list[Sentence] = []
+        for path in paths:
+            part = list(read_treebank([path]))
+            for s in part:
+                check_tags(s, column)
+            sentences.extend(part)
+            files.append(
+                {
+                    "name": Path(path).name,
+                    "sha256": _sha256(path),
+                    "sentences": len(part),
+                    "words": sum(len(s.words) for s in part),
+                }
+            )
+        if not sentences:
+            raise PostaggerError("no sentences with words", ", ".join(map(str, paths)))
+        return cls(sentences, files)
+
+    @property
+    def forms(self) -> list[list[str]]:
+        return [s.forms for s in self.sentences]
+
+    def tags(self, column: str) -> list[list[str]]:
+        return [s.tags(column) for s in self.sentences]
+
+
+def _sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict:
+    from postagger import __version__
+
+    tf, keras = load_tensorflow()
+    return {
+        "postagger": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def train(
+    train_paths: Sequence[str | Path],
+    dev_paths: Sequence[str | Path],
+    output: str | Path,
+    config: ModelConfig,
+    vocab: Vocabulary | None = None,
+    test_paths: Sequence[str | Path] = (),
+    command: str = "",
+    progress: ProgressCallback | None = None,
+) -> dict:
+    """Train a tagger and write the best epoch's model directory to `output`.
+
+    Returns the metrics written to metrics.json. Raises `TrainingInterrupted` on Ctrl-C,
+    after the best model so far has been saved.
+    """
+    tf, keras = load_tensorflow()
+    from postagger.batching import drop_words, encode_sentence, keep_probabilities, length_batches
+    from postagger.model import build_model, compile_model
+    from postagger.modeldir import save_model_dir
+
+    notify = progress or (lambda event, data: None)
+    started = time.monotonic()
+    train_bank = Treebank.read(train_paths, config.column)
+    dev_bank = Treebank.read(dev_paths, config.column)
+    if vocab is None:
+        vocab = build_vocabulary(train_bank.sentences, config.column, config.min_count)
+    elif vocab.column != config.column:
+        raise PostaggerError(f"the vocabulary is for {vocab.column}, not {config.column}")
+    unknown_tags = {t for tags in train_bank.tags(config.column) for t in tags} - set(vocab.tags.items)
+    if unknown_tags:
+        raise PostaggerError(
+            f"training data has tags missing from the vocabulary: {', '.join(sorted(unknown_tags))}"
+        )
+    rules = learn_rules(train_bank.sentences)
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    rng = np.random.default_rng(config.seed)
+
+    max_chars = config.max_word_chars
+    train_data = [
+        encode_sentence(s.forms, vocab, max_chars, s.tags(config.column)) for s in train_bank.sentences
+    ]
+    dev_data = [encode_sentence(s.forms, vocab, max_chars) for s in dev_bank.sentences]
+    keep = keep_probabilities(vocab, config.word_dropout)
+
+    model = build_model(config, vocab)
+    compile_model(model, config)
+    export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
+    provenance = {
+        "treebank": _treebank_name(train_paths),
+        "data": {"train": train_bank.files, "dev": dev_bank.files},
+        "libraries": library_versions(),
+        "seed": config.seed,
+        "command": command,
+    }
+
+    best = {"dev": -1.0, "epoch": 0}
+    history = []
+    epoch = 0
+    n_batches = sum(1 for _ in length_batches(train_data, config.batch_size))
+    try:
+        for epoch in range(1, config.epochs + 1):
+            notify("epoch_start", {"epoch": epoch, "epochs": config.epochs, "batches": n_batches})
+            losses = []
+            for batch in length_batches(train_data, config.batch_size, rng):
+                words = drop_words(batch.words, keep, rng)
+                loss = model.train_on_batch(
+                    {"words": words, "chars": batch.chars}, batch.tags, sample_weight=batch.weights
+                )
+                losses.append(float(loss))
+                notify("batch", {"loss": float(np.mean(losses[-50:]))})
+            dev_tags = _predict(model, dev_data, vocab)
+            dev_acc = _accuracy(dev_tags, dev_bank.tags(config.column))
+            improved = dev_acc > best["dev"]
+            history.append({"epoch": epoch, "loss": float(np.mean(losses)), "dev": dev_acc})
+            if improved:
+                best = {"dev": dev_acc, "epoch": epoch}
+                export.set_weights(model.get_weights())
+                metrics = {
+                    "complete": False,
+                    "best_epoch": epoch,
+                    "dev": {config.column: dev_acc},
+                    "history": history,
+                }
+                provenance["trained"] = _training_record(started, epoch, epoch)
+                save_model_dir(output, export, config, vocab, rules, metrics, provenance)
+            notify("epoch_end", {**history[-1], "best": improved})
+            if epoch - best["epoch"] >= config.patience > 0:
+                break
+    except KeyboardInterrupt:
+        if best["epoch"] == 0:
+            raise TrainingInterrupted("training interrupted before the first epoch ended; nothing saved") from None
+        raise TrainingInterrupted(
+            f"training interrupted; the best model so far (epoch {best['epoch']}, "
+            f"dev {config.column} {best['dev']:.4f}) is in {output}"
+        ) from None
+
+    # Final scores with the best weights, written with the complete model directory.
+    metrics = {
+        "complete": True,
+        "best_epoch": best["epoch"],
+        "epochs_run": epoch,
+        "dev": _full_scores(export, dev_bank, vocab, config),
+        "history": history,
+    }
+    if test_paths:
+        test_bank = Treebank.read(test_paths, config.column)
+        provenance["data"]["test"] = test_bank.files
+        metrics["test"] = _full_scores(export, test_bank, vocab, config)
+    provenance["trained"] = _training_record(started, epoch, best["epoch"])
+    save_model_dir(output, export, config, vocab, rules, metrics, provenance)
+    return metrics
+
+
+def _training_record(started: float, epochs_run: int, best_epoch: int) -> dict:
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(time.monotonic() - started, 1),
+        "epochs_run": epochs_run,
+        "best_epoch": best_epoch,
+    }
+
+
+def _treebank_name(paths: Sequence[str | Path]) -> str:
+    """'en_ewt' for en_ewt-ud-train.conllu (UD file naming), else the file stem."""
+    stem = Path(paths[0]).name.split(".")[0]
+    return stem.split("-ud-")[0] if "-ud-" in stem else stem
+
+
+def _predict(model, data, vocab: Vocabulary) -> list[list[str]]:
+    from postagger.batching import length_batches
+    from postagger.model import predict_tag_ids
+
+    out: list[list[str]] = [[] for _ in data]
+    for batch in length_batches(data, 64):
+        best, _ = predict_tag_ids(model, batch.inputs)
+        for row, i in enumerate(batch.index):
+            out[i] = [vocab.tags.items[t] for t in best[row, : len(data[i].words)]]
+    return out
+
+
+def _accuracy(predicted: list[list[str]], gold: list[list[str]]) -> float:
+    total = sum(len(g) for g in gold)
+    correct = sum(p == g for ps, gs in zip(predicted, gold) for p, g in zip(ps, gs))
+    return correct / total if total else 0.0
+
+
+def _full_scores(model, bank: Treebank, vocab: Vocabulary, config: ModelConfig) -> dict:
+    from postagger.batching import encode_sentence
+
+    data = [encode_sentence(f, vocab, config.max_word_chars) for f in bank.forms]
+    predicted = _predict(model, data, vocab)
+    result = score(bank.tags(config.column), predicted, bank.forms, vocab.is_known, config.column)
+    return {k: v for k, v in result.items() if k not in ("per_tag", "confusions")}

@@ -1,0 +1,50 @@
+"""Shared fixtures: the sample treebank slices in data/ and one tiny model trained once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+TRAIN = DATA / "en_ewt-sample-train.conllu"
+DEV = DATA / "en_ewt-sample-dev.conllu"
+TEST = DATA / "en_ewt-sample-test.conllu"
+
+TINY = dict(
+    word_dim=16, char_dim=8, char_filters=16, lstm_units=16, lstm_layers=1,
+    learning_rate=0.01, batch_size=8, epochs=12, patience=0, dropout=0.1,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A small model trained in seconds on the 150-sentence sample of EWT."""
+    from postagger.config import ModelConfig
+    from postagger.train import train
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    train([TRAIN], [DEV], out, ModelConfig(**TINY), test_paths=[TEST], command="pytest")
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger(tiny_model):
+    from postagger import Tagger
+
+    return Tagger.load(tiny_model)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def conllu_block(*rows: str, comments: tuple[str, ...] = ()) -> str:
+    """A CoNLL-U sentence from 'id form upos' rows (other columns '_')."""
+    lines = [f"# {c}" for c in comments]
+    for row in rows:
+        token_id, form, upos = row.split(" ")
+        lines.append("\t".join([token_id, form, "_", upos, "_", "_", "_", "_", "_", "_"]))
+    return "\n".join(lines) + "\n\n"

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import numpy as np
+from conftest import TRAIN
+
+from postagger.batching import (
+    drop_words,
+    encode_sentence,
+    keep_probabilities,
+    length_batches,
+    word_chars,
+)
+from postagger.conllu_io import read_treebank
+from postagger.vocab import PAD_ID, UNK_ID, build_vocabulary
+
+
+def encoded():
+    sentences = list(read_treebank([TRAIN]))
+    vocab = build_vocabulary(sentences)
+    return vocab, [encode_sentence(s.forms, vocab, 24, s.tags("upos")) for s in sentences]
+
+
+def test_right_padding_and_weights():
+    _, data = encoded()
+    for batch in length_batches(data, 16):
+        lengths = [len(data[i].words) for i in batch.index]
+        for row, n in enumerate(lengths):
+            assert batch.weights[row, :n].all() and not batch.weights[row, n:].any()
+            assert (batch.words[row, n:] == PAD_ID).all() and (batch.words[row, :n] != PAD_ID).all()
+            assert (batch.tags[row, :n] > 0).all() and (batch.tags[row, n:] == 0).all()
+            assert (batch.chars[row, n:] == 0).all()
+
+
+def test_every_sentence_once_with_similar_lengths():
+    _, data = encoded()
+    batches = list(length_batches(data, 16, np.random.default_rng(0)))
+    assert sorted(i for b in batches for i in b.index) == list(range(len(data)))
+    # length bucketing pads far less than batching in file order
+    from postagger.batching import pad_batch
+
+    def padding(bs):
+        return sum(b.weights.size - b.weights.sum() for b in bs)
+
+    in_order = [pad_batch(data[i : i + 16], list(range(i, i + 16))) for i in range(0, len(data), 16)]
+    assert padding(batches) < padding(in_order) / 3
+
+
+def test_shuffling_is_seeded():
+    _, data = encoded()
+    first = [b.index for b in length_batches(data, 16, np.random.default_rng(7))]
+    again = [b.index for b in length_batches(data, 16, np.random.default_rng(7))]
+    other = [b.index for b in length_batches(data, 16, np.random.default_rng(8))]
+    assert first == again and first != other
+
+
+def test_token_budget_splits_long_sentences_into_small_batches():
+    _, data = encoded()
+    for batch in length_batches(data, 64, max_tokens=200):
+        assert batch.words.size <= 200 or len(batch.index) == 1
+
+
+def test_long_words_keep_beginning_and_end():
+    word = "a" * 10 + "b" * 5000 + "ing"
+    kept = word_chars(word, 24)
+    assert len(kept) == 24 and kept.startswith("a" * 10) and kept.endswith("bbbing")
+
+
+def test_word_dropout_spares_padding_and_frequent_words():
+    vocab, data = encoded()
+    keep = keep_probabilities(vocab, 0.25)
+    assert keep[PAD_ID] == keep[UNK_ID] == 1.0
+    batch = next(length_batches(data, 64))
+    dropped = drop_words(batch.words, keep, np.random.default_rng(0))
+    assert (dropped[batch.words == PAD_ID] == PAD_ID).all()
+    changed = dropped != batch.words
+    assert changed.any() and (dropped[changed] == UNK_ID).all()
+    assert (drop_words(batch.words, keep_probabilities(vocab, 0.0), np.random.default_rng(0)) == batch.words).all()

@@ -1,0 +1,97 @@
+"""The network: padding must never change the loss or the tags of real tokens."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import TRAIN
+
+from postagger.batching import encode_sentence, pad_batch
+from postagger.config import ModelConfig
+from postagger.conllu_io import read_treebank
+from postagger.vocab import PAD_ID, build_vocabulary
+
+
+@pytest.fixture(scope="module")
+def setup():
+    from postagger.model import build_model, compile_model
+
+    sentences = list(read_treebank([TRAIN]))[:4]
+    vocab = build_vocabulary(sentences)
+    config = ModelConfig(word_dim=8, char_dim=4, char_filters=8, lstm_units=8, lstm_layers=2, dropout=0.0)
+    model = build_model(config, vocab)
+    compile_model(model, config)
+    data = [encode_sentence(s.forms, vocab, 24, s.tags("upos")) for s in sentences]
+    return model, data
+
+
+def test_a_sentence_alone_and_padded_in_a_batch_gets_the_same_output(setup):
+    model, data = setup
+    short = min(range(len(data)), key=lambda i: len(data[i].words))
+    alone = pad_batch([data[short]], [0])
+    together = pad_batch(data, list(range(len(data))))
+    assert together.words.shape[1] > alone.words.shape[1]  # really padded
+    assert together.chars.shape[2] >= alone.chars.shape[2]
+    p_alone = np.asarray(model.predict_on_batch(alone.inputs))[0]
+    p_together = np.asarray(model.predict_on_batch(together.inputs))[short, : len(data[short].words)]
+    np.testing.assert_allclose(p_alone, p_together, atol=1e-5)
+
+
+def test_padding_does_not_change_the_loss(setup):
+    model, data = setup
+    short = min(range(len(data)), key=lambda i: len(data[i].words))
+    alone = pad_batch([data[short]], [0])
+    longest = max(len(d.words) for d in data)
+    padded = pad_batch([data[short]], [0])
+    extra = longest - padded.words.shape[1]
+    # same sentence with many padding positions holding garbage labels (weight 0)
+    padded.words = np.pad(padded.words, ((0, 0), (0, extra)))
+    padded.chars = np.pad(padded.chars, ((0, 0), (0, extra), (0, 3)))
+    padded.tags = np.pad(padded.tags, ((0, 0), (0, extra)), constant_values=3)
+    padded.weights = np.pad(padded.weights, ((0, 0), (0, extra)))
+    loss_alone = model.test_on_batch(alone.inputs, alone.tags, sample_weight=alone.weights)
+    loss_padded = model.test_on_batch(padded.inputs, padded.tags, sample_weight=padded.weights)
+    assert loss_alone == pytest.approx(loss_padded, rel=1e-5)
+
+
+def test_loss_is_a_per_token_mean():
+    from postagger.model import token_loss
+
+    y_true = np.array([[1, 2, 0, 0], [2, 0, 0, 0]])
+    probs = np.full((2, 4, 3), 1 / 3, dtype=np.float32)
+    probs[0, 0] = [0.0, 0.5, 0.5]
+    weights = (y_true > 0).astype(np.float32)
+    expected = (-np.log(0.5) + 2 * -np.log(1 / 3)) / 3
+    assert float(token_loss()(y_true, probs, sample_weight=weights)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_padding_tag_is_never_predicted(setup):
+    from postagger.model import predict_tag_ids
+
+    model, data = setup
+    dense = model.get_layer("tags")
+    kernel, original = dense.get_weights()
+    bias = original.copy()
+    bias[PAD_ID] = 100.0  # the network now prefers the padding tag everywhere
+    dense.set_weights([kernel, bias])
+    try:
+        batch = pad_batch(data, list(range(len(data))))
+        best, prob = predict_tag_ids(model, batch.inputs)
+        assert (best != PAD_ID).all()
+        assert ((prob >= 0) & (prob <= 1)).all()
+    finally:
+        dense.set_weights([kernel, original])
+
+
+def test_char_encoder_ignores_character_padding():
+    import keras
+
+    from postagger.model import CharCNN
+
+    layer = CharCNN(n_chars=10, char_dim=4, filters=6, kernel=3)
+    word = np.array([[[3, 4, 5]]], dtype=np.int32)
+    wide = np.array([[[3, 4, 5, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]]], dtype=np.int32)
+    a = keras.ops.convert_to_numpy(layer(word))[0, 0]
+    b = keras.ops.convert_to_numpy(layer(wide))[0]
+    np.testing.assert_allclose(a, b[0], atol=1e-6)
+    assert (b[1] == 0).all()  # an all-padding word
