@@ -126,6 +126,7 @@ def _print_vocab_summary(summary: dict, path: Path) -> None:
 @app.command("train")
 @cli_errors
 def train_cli(
+    ctx: typer.Context,
     train: Annotated[list[Path], typer.Argument(help="Training CoNLL-U files.", show_default=False)],
     dev: Annotated[list[Path], typer.Option("--dev", help="Dev CoNLL-U file(s) for early stopping.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")],
@@ -164,13 +165,33 @@ def train_cli(
     with _TrainingProgress(console, column.value) as progress:
         metrics = run_training(
             train, dev, output, config, vocab=loaded_vocab, test_paths=test or (),
-            command=" ".join(["postagger", *sys.argv[1:]]), progress=progress,
+            command=_command_line(ctx), progress=progress,
         )  # fmt: skip
     col = column.value
     summary = f"best epoch {metrics['best_epoch']}: dev {col} {metrics['dev'][col]:.4f}"
     if "test" in metrics:
         summary += f", test {col} {metrics['test'][col]:.4f}"
     console.print(f"{summary} → {output}")
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The command as a shell line, rebuilt from the parsed parameters (non-default options)."""
+    import shlex
+
+    def text(value) -> str:
+        return str(value.value if isinstance(value, enum.Enum) else value)
+
+    parts = ["postagger", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if param.param_type_name == "argument":
+            parts += [text(v) for v in values if v is not None]
+        elif value is not None and value != param.default and values and param.name != "help":
+            option = max(param.opts, key=len)
+            for v in values:
+                parts += [option] if v is True else [option, text(v)]
+    return shlex.join(parts)
 
 
 def _raise_keyboard_interrupt(signum, frame):

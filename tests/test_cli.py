@@ -1,0 +1,215 @@
+"""The command line, through Typer's CliRunner (stdout and stderr apart) and one subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import DEV, TEST, TRAIN, conllu_block, write
+from typer.testing import CliRunner
+
+from postagger.cli import app
+
+runner = CliRunner()
+
+
+def run(*args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def assert_clean_error(result, code, *fragments):
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("postagger: error: "), result.stderr
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_vocab_writes_json_and_summarises_on_stderr(tmp_path):
+    result = run("vocab", TRAIN, "-o", tmp_path / "v.json", "--min-count", "2")
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "v.json").read_text())
+    assert data["words"][:2] == ["<pad>", "<unk>"] and data["tags"][0] == "<pad>"
+    assert result.stdout == "" and "coverage of training tokens" in result.stderr
+
+
+def test_train_with_a_vocabulary_file_then_info(tmp_path):
+    assert run("vocab", TRAIN, "-o", tmp_path / "v.json").exit_code == 0
+    result = run(
+        "train", TRAIN, "--dev", DEV, "-o", tmp_path / "m", "--vocab", tmp_path / "v.json",
+        "--epochs", "1", "--lstm-units", "8", "--lstm-layers", "1", "--word-dim", "8", "--char-filters", "8",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "epoch   1" in result.stderr and "best epoch 1" in result.stderr and result.stdout == ""
+    info = run("info", tmp_path / "m", "--json")
+    record = json.loads(info.stdout)
+    assert record["treebank"] == "en_ewt-sample-train" and record["column"] == "upos"
+    assert record["config"]["lstm_units"] == 8
+    assert "tensorflow" in record["provenance"]["libraries"]
+    assert "--vocab" in record["provenance"]["command"]
+    assert "Model" in run("info", tmp_path / "m").stdout
+
+
+def test_evaluate_json_matches_the_scores_recorded_at_training(tiny_model):
+    result = run("evaluate", DEV, "--model", tiny_model, "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    for key in ("tokens", "upos", "oov_tokens", "upos_oov", "per_tag"):
+        assert key in scores
+    recorded = json.loads((tiny_model / "metrics.json").read_text())["dev"]
+    assert scores["upos"] == recorded["upos"]  # the saved weights are the evaluated ones
+    assert scores["tokens"] == 960
+
+
+def test_evaluate_tables(tiny_model):
+    result = run("evaluate", TEST, "--model", tiny_model)
+    assert result.exit_code == 0
+    assert "unseen (OOV)" in result.stdout and "Per tag" in result.stdout and "confusions" in result.stdout
+
+
+def test_evaluate_predictions_against_gold(tmp_path, tiny_model):
+    pred = tmp_path / "pred.conllu"
+    assert run("tag", TEST, "--model", tiny_model, "-o", pred).exit_code == 0
+    by_model = json.loads(run("evaluate", TEST, "--model", tiny_model, "--json").stdout)
+    by_file = json.loads(run("evaluate", TEST, "--pred", pred, "--model", tiny_model, "--json").stdout)
+    assert by_file["upos"] == by_model["upos"] and by_file["upos_oov"] == by_model["upos_oov"]
+    other = write(tmp_path / "other.conllu", conllu_block("1 Completely X", "2 different X"))
+    assert_clean_error(run("evaluate", TEST, "--pred", other), 2, "other.conllu:1:", "words differ")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "check"),
+    [
+        ("inline", lambda out: out.splitlines()[0].startswith("This/")),
+        ("tsv", lambda out: out.split("\n\n")[0].splitlines()[0].startswith("This\t")),
+        ("jsonl", lambda out: json.loads(out.splitlines()[0])["words"][0] == "This"),
+        ("conllu", lambda out: out.startswith("# sent_id = 1\n# text = This is")),
+    ],
+)
+def test_tag_text_in_every_output_format(tiny_model, fmt, check):
+    result = run("tag", "--model", tiny_model, "--output-format", fmt, input="This is a test. Is it?\n")
+    assert result.exit_code == 0, result.output
+    assert check(result.stdout)
+    assert result.stderr == ""
+
+
+def test_tag_text_writes_multiword_tokens_and_space_after(tiny_model):
+    out = run("tag", "--model", tiny_model, input="I don't know.\n").stdout
+    assert "2-3\tdon't\t" in out and "\tSpaceAfter=No" in out
+    import conllu
+
+    [sentence] = conllu.parse(out)
+    assert [t["form"] for t in sentence if isinstance(t["id"], int)] == ["I", "do", "n't", "know", "."]
+
+
+def test_tag_tokens_keeps_one_line_per_sentence(tiny_model):
+    text = "Hello world !\n\nOne more\n"
+    out = run("tag", "--model", tiny_model, "--input-format", "tokens", "--output-format", "inline", input=text)
+    lines = out.stdout.split("\n")
+    assert len(lines) == 4 and lines[1] == "" and lines[0].startswith("Hello/")
+
+
+def test_tag_conllu_changes_only_the_upos_column(tiny_model, tmp_path):
+    original = TEST.read_bytes().replace(b"\n", b"\r\n", 40)  # some CRLF lines too
+    src = tmp_path / "in.conllu"
+    src.write_bytes(original)
+    result = run("tag", src, "--model", tiny_model)
+    assert result.exit_code == 0
+    out = result.stdout_bytes
+    before, after = original.split(b"\n"), out.split(b"\n")
+    assert len(before) == len(after)
+    changed = 0
+    for b, a in zip(before, after):
+        if b.startswith(b"#") or b"\t" not in b:
+            assert a == b
+            continue
+        bf, af = b.split(b"\t"), a.split(b"\t")
+        assert bf[:3] + bf[4:] == af[:3] + af[4:]
+        changed += bf[3] != af[3]
+    assert 0 < changed  # tags were really (re)written by the model
+
+
+def test_tag_input_format_from_extension_and_several_files(tiny_model, tmp_path):
+    text = write(tmp_path / "a.txt", "Hello there.\n")
+    result = run("tag", text, TEST, "--model", tiny_model, "--output-format", "jsonl")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["text"] == "Hello there." and "sent_id" in records[1]
+    assert len(records) == 1 + 40
+
+
+def test_tag_output_file_is_atomic(tiny_model, tmp_path):
+    out = tmp_path / "out.conllu"
+    bad = write(tmp_path / "bad.conllu", conllu_block("1 fine X") + "1\tbroken\n\n")
+    result = run("tag", TEST, bad, "--model", tiny_model, "-o", out)
+    assert_clean_error(result, 2, "bad.conllu:3:", "expected 10 tab-separated columns")
+    assert list(tmp_path.iterdir()) == [bad]  # no output, no temp file
+    assert run("tag", TEST, "--model", tiny_model, "-o", out).exit_code == 0
+    assert out.read_text().count("# sent_id") == 40
+
+
+def test_bad_inputs_give_one_line_errors(tiny_model, tmp_path):
+    assert_clean_error(run("tag", tmp_path / "missing.txt", "--model", tiny_model), 2, "missing.txt", "no such file")
+    assert_clean_error(run("tag", tmp_path, "--model", tiny_model), 2, "is not a file")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("ok\ncaf\xe9\n".encode("latin-1"))
+    assert_clean_error(run("tag", latin, "--model", tiny_model), 2, "latin.txt:2:", "not valid UTF-8")
+    nonint = write(tmp_path / "x.conllu", "1.5x\ta\t_\tX\t_\t_\t_\t_\t_\t_\n")
+    assert_clean_error(run("tag", nonint, "--model", tiny_model), 2, "x.conllu:1:", "invalid ID")
+    assert_clean_error(run("evaluate", nonint, "--model", tiny_model), 2, "x.conllu:1:")
+    assert_clean_error(run("vocab", nonint, "-o", tmp_path / "v.json"), 2, "x.conllu:1:")
+    assert not (tmp_path / "v.json").exists()
+    assert_clean_error(run("tag", "--model", tmp_path / "nomodel"), 3, "no such model directory")
+    assert_clean_error(run("train", nonint, "--dev", nonint, "-o", tmp_path / "m"), 2, "x.conllu:1:")
+    assert not (tmp_path / "m").exists()
+
+
+def test_empty_input_gives_empty_output(tiny_model, tmp_path):
+    empty = write(tmp_path / "empty.conllu", "")
+    result = run("tag", empty, "--model", tiny_model)
+    assert result.exit_code == 0 and result.stdout == ""
+    assert run("tag", "--model", tiny_model, input="").stdout == ""
+    assert_clean_error(run("vocab", empty, "-o", tmp_path / "v.json"), 2, "no sentences")
+
+
+def test_a_sentence_of_5000_tokens(tiny_model):
+    words = " ".join(["word"] * 5000)
+    result = run("tag", "--model", tiny_model, "--input-format", "tokens", "--output-format", "tsv", input=words)
+    assert result.exit_code == 0
+    assert len(result.stdout.strip().splitlines()) == 5000
+
+
+def test_bad_option_values_are_usage_errors():
+    result = run("tag", "--output-format", "xml")
+    assert result.exit_code == 2 and "xml" in result.output
+
+
+def test_help_and_argument_errors_do_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from postagger.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "r = CliRunner()\n"
+        "assert r.invoke(app, ['--help']).exit_code == 0\n"
+        "assert r.invoke(app, ['tag', '--help']).exit_code == 0\n"
+        "assert r.invoke(app, ['train']).exit_code == 2\n"
+        "assert r.invoke(app, ['info']).exit_code == 0\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_console_script_in_a_pipeline(tiny_model):
+    exe = os.path.join(os.path.dirname(sys.executable), "postagger")
+    proc = subprocess.run(
+        [exe, "tag", "--model", str(tiny_model), "--output-format", "tsv"],
+        input="The cat sat on the mat.\n", capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    rows = [line.split("\t") for line in proc.stdout.splitlines() if line]
+    assert [r[0] for r in rows] == ["The", "cat", "sat", "on", "the", "mat", "."]
+    assert proc.stderr == ""
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("postagger ")

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from postagger.evaluate import score
+
+
+def test_scores_on_a_hand_made_pair():
+    gold = [["DET", "NOUN", "VERB"], ["PRON", "VERB"]]
+    pred = [["DET", "VERB", "VERB"], ["PRON", "NOUN"]]
+    forms = [["the", "dog", "barks"], ["it", "zorps"]]
+    known = {"the", "dog", "barks", "it"}
+    r = score(gold, pred, forms, known.__contains__)
+    assert r["tokens"] == 5 and r["upos"] == pytest.approx(3 / 5)
+    assert r["oov_tokens"] == 1 and r["upos_oov"] == 0.0
+    assert r["seen_tokens"] == 4 and r["upos_seen"] == pytest.approx(3 / 4)
+    verb = r["per_tag"]["VERB"]
+    assert verb["precision"] == pytest.approx(1 / 2) and verb["recall"] == pytest.approx(1 / 2)
+    assert verb["f1"] == pytest.approx(1 / 2) and verb["support"] == 2
+    noun = r["per_tag"]["NOUN"]
+    assert (noun["precision"], noun["recall"], noun["f1"]) == (0.0, 0.0, 0.0)
+    assert r["per_tag"]["DET"]["f1"] == 1.0
+    assert {(c["gold"], c["predicted"], c["count"]) for c in r["confusions"]} == {
+        ("NOUN", "VERB", 1),
+        ("VERB", "NOUN", 1),
+    }
+
+
+def test_without_a_vocabulary_there_is_no_oov_split():
+    r = score([["X"]], [["X"]], [["a"]])
+    assert r["upos"] == 1.0 and "oov_tokens" not in r
+
+
+def test_sentences_of_different_lengths_are_refused():
+    with pytest.raises(ValueError):
+        score([["X", "Y"]], [["X"]], [["a", "b"]])

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from postagger.errors import ModelError
+from postagger.modeldir import default_model_dir, load_model_info
+
+
+@pytest.fixture
+def copy(tiny_model, tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(tiny_model, target)
+    return target
+
+
+def test_loads_a_complete_directory(tiny_model):
+    info = load_model_info(tiny_model)
+    assert info.config.column == "upos" and len(info.vocab.tags) > 10
+
+
+@pytest.mark.parametrize("name", ["config.json", "vocab.json", "model.keras"])
+def test_a_missing_file_is_named(copy, name):
+    (copy / name).unlink()
+    with pytest.raises(ModelError, match=f"missing {name}"):
+        load_model_info(copy)
+
+
+def test_a_future_format_asks_for_an_upgrade(copy):
+    meta = json.loads((copy / "config.json").read_text())
+    meta["format"] = 99
+    (copy / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="newer postagger .*upgrade"):
+        load_model_info(copy)
+
+
+def test_unknown_settings_are_refused(copy):
+    meta = json.loads((copy / "config.json").read_text())
+    meta["config"]["attention_heads"] = 4
+    (copy / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="unknown settings attention_heads"):
+        load_model_info(copy)
+
+
+def test_truncated_json_and_weights(copy):
+    from postagger.modeldir import load_network
+
+    text = (copy / "vocab.json").read_text()
+    (copy / "vocab.json").write_text(text[: len(text) // 2])
+    with pytest.raises(ModelError, match="vocab.json: damaged or truncated"):
+        load_model_info(copy)
+    (copy / "vocab.json").write_text(text)
+    data = (copy / "model.keras").read_bytes()
+    (copy / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="model.keras: cannot read the weights"):
+        load_network(load_model_info(copy))
+
+
+def test_weights_from_another_vocabulary_are_refused(copy):
+    from postagger.modeldir import load_network
+
+    vocab = json.loads((copy / "vocab.json").read_text())
+    vocab["words"] = vocab["words"][:-5]
+    (copy / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(ModelError, match="does not belong"):
+        load_network(load_model_info(copy))
+
+
+def test_not_a_model_directory(tmp_path):
+    with pytest.raises(ModelError, match="no such model directory"):
+        load_model_info(tmp_path / "none")
+    with pytest.raises(ModelError, match="not a complete model directory"):
+        load_model_info(tmp_path)
+
+
+def test_the_default_model_is_found_in_the_source_tree():
+    path = default_model_dir()
+    assert path.name == "en_ewt" and (path / "model.keras").is_file()
