@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from postagger.vocab import PAD_ID, UNK_ID, Vocabulary
+from postagger.vocab import BOW_ID, EOW_ID, PAD_ID, UNK_ID, Vocabulary
 
 
 @dataclass
 class EncodedSentence:
     words: np.ndarray  # (n,) int32 word ids
-    chars: list[np.ndarray]  # n arrays of char ids
+    chars: list[np.ndarray]  # n arrays of char ids, each framed by BOW_ID ... EOW_ID
     tags: np.ndarray | None  # (n,) int32 tag ids, None when untagged
 
 
@@ -50,7 +50,7 @@ def encode_sentence(
 ) -> EncodedSentence:
     words = np.fromiter((vocab.word_id(f) for f in forms), dtype=np.int32, count=len(forms))
     chars = [
-        np.fromiter((vocab.chars.get(c) for c in word_chars(f, max_chars)), dtype=np.int32)
+        np.array([BOW_ID, *(vocab.chars.get(c) for c in word_chars(f, max_chars)), EOW_ID], dtype=np.int32)
         for f in forms
     ]
     tag_ids = None

@@ -147,6 +147,9 @@ def train_cli(
     dropout: Annotated[float, typer.Option(min=0.0, max=0.95, help="Dropout on inputs and between layers.")] = 0.33,
     word_dropout: Annotated[float, typer.Option(min=0.0, help="Rare-word → <unk> replacement strength (alpha).")] = 0.25,
     learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.001,
+    lr_decay: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Learning-rate factor after an epoch without dev gain.")
+    ] = 0.5,
 ) -> None:
     """Train a tagger on CoNLL-U files; the best epoch on --dev is kept in OUTPUT."""
     from postagger.config import ModelConfig
@@ -156,7 +159,7 @@ def train_cli(
     config = ModelConfig(
         column=column.value, word_repr=word_repr.value, min_count=min_count, word_dim=word_dim, char_dim=char_dim,
         char_filters=char_filters, lstm_units=lstm_units, lstm_layers=lstm_layers, dropout=dropout,
-        word_dropout=word_dropout, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
+        word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay, epochs=epochs, batch_size=batch_size,
         patience=patience, seed=seed,
     )  # fmt: skip
     loaded_vocab = Vocabulary.load(vocab) if vocab else None

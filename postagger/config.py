@@ -28,6 +28,7 @@ class ModelConfig:
     dropout: float = 0.33  # on the word representation and between layers
     word_dropout: float = 0.25  # alpha: a word seen n times becomes <unk> with p = alpha/(alpha+n)
     learning_rate: float = 0.001
+    lr_decay: float = 0.5  # the learning rate is multiplied by this after an epoch without dev gain
     clipnorm: float = 5.0
     epochs: int = 30
     batch_size: int = 32
@@ -48,6 +49,8 @@ class ModelConfig:
             problems.append("dropout must be in [0, 1) and word_dropout >= 0")
         if not self.learning_rate > 0 or not self.clipnorm > 0:
             problems.append("learning_rate and clipnorm must be positive")
+        if not 0 < self.lr_decay <= 1:
+            problems.append("lr_decay must be in (0, 1]")
         if not isinstance(self.patience, int) or self.patience < 0:
             problems.append("patience must be a non-negative integer")
         if problems:

@@ -164,7 +164,10 @@ def train(
             dev_tags = _predict(model, dev_data, vocab)
             dev_acc = _accuracy(dev_tags, dev_bank.tags(config.column))
             improved = dev_acc > best["dev"]
-            history.append({"epoch": epoch, "loss": float(np.mean(losses)), "dev": dev_acc})
+            learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+            history.append(
+                {"epoch": epoch, "loss": float(np.mean(losses)), "dev": dev_acc, "learning_rate": learning_rate}
+            )
             if improved:
                 best = {"dev": dev_acc, "epoch": epoch}
                 export.set_weights(model.get_weights())
@@ -176,6 +179,8 @@ def train(
                 }
                 provenance["trained"] = _training_record(started, epoch, epoch)
                 save_model_dir(output, export, config, vocab, rules, metrics, provenance)
+            else:
+                model.optimizer.learning_rate = learning_rate * config.lr_decay
             notify("epoch_end", {**history[-1], "best": improved})
             if epoch - best["epoch"] >= config.patience > 0:
                 break

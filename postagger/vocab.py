@@ -13,14 +13,19 @@ from postagger.errors import PostaggerError
 
 PAD = "<pad>"
 UNK = "<unk>"
+BOW = "<w>"  # character ids only: begin and end of a word, so the
+EOW = "</w>"  # character CNN can tell prefixes and suffixes from the middle
 PAD_ID = 0
 UNK_ID = 1
+BOW_ID = 2
+EOW_ID = 3
 VOCAB_FORMAT = 1
 
 
 @dataclass
 class Index:
-    """A string ↔ id table; ids 0 and 1 are padding and unknown (tags: padding only)."""
+    """A string ↔ id table; ids 0 and 1 are padding and unknown (tags: padding only;
+    characters also have 2 and 3 for the word boundaries)."""
 
     items: list[str]
 
@@ -86,7 +91,11 @@ class Vocabulary:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise PostaggerError(f"not a postagger vocabulary ({err!r})", path) from None
-        if vocab.words.items[:2] != [PAD, UNK] or vocab.tags.items[:1] != [PAD]:
+        if (
+            vocab.words.items[:2] != [PAD, UNK]
+            or vocab.chars.items[:4] != [PAD, UNK, BOW, EOW]
+            or vocab.tags.items[:1] != [PAD]
+        ):
             raise PostaggerError("not a postagger vocabulary (reserved ids missing)", path)
         return vocab
 
@@ -143,7 +152,7 @@ def build_vocabulary(
     kept = [w for w, n in sorted(words.items(), key=lambda x: (-x[1], x[0])) if n >= min_count]
     return Vocabulary(
         words=Index([PAD, UNK, *kept]),
-        chars=Index([PAD, UNK, *sorted(c for c, n in chars.items() if n >= min_char_count)]),
+        chars=Index([PAD, UNK, BOW, EOW, *sorted(c for c, n in chars.items() if n >= min_char_count)]),
         tags=Index([PAD, *sorted(tags)]),
         column=column,
         word_counts=dict(sorted(words.items(), key=lambda x: (-x[1], x[0]))),

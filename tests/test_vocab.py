@@ -7,7 +7,7 @@ from conftest import TRAIN, conllu_block, write
 
 from postagger.conllu_io import read_treebank
 from postagger.errors import PostaggerError
-from postagger.vocab import PAD, PAD_ID, UNK, UNK_ID, Vocabulary, build_vocabulary
+from postagger.vocab import BOW, EOW, PAD, PAD_ID, UNK, UNK_ID, Vocabulary, build_vocabulary
 
 
 def toy(tmp_path):
@@ -20,7 +20,7 @@ def test_reserved_ids_and_contents(tmp_path):
     assert vocab.words.items[:2] == [PAD, UNK] and (PAD_ID, UNK_ID) == (0, 1)
     assert vocab.tags.items == [PAD, "DET", "NOUN", "VERB"]
     assert vocab.words.items[2] == "cat"  # most frequent first
-    assert vocab.chars.items[:2] == [PAD, UNK] and "T" in vocab.chars
+    assert vocab.chars.items[:4] == [PAD, UNK, BOW, EOW] and "T" in vocab.chars
     assert vocab.word_id("cat") == vocab.words.get("cat")
     assert vocab.word_id("CAT") == vocab.words.get("cat")  # lower-case fallback
     assert vocab.word_id("dog") == UNK_ID

@@ -1,0 +1,111 @@
+"""Benchmark of a trained model: accuracy on EWT dev/test and end-to-end tagging speed.
+
+    .venv/bin/python bench/shipped_model.py [--ewt-dir DIR] [--model DIR] [--runs N]
+
+Accuracy comes from `postagger evaluate --json` (gold tokenization). Speed is the wall
+time of the whole `postagger tag` process (start-up and model loading included) on the
+test file given as CoNLL-U and as one-sentence-per-line tokens, the median of N runs, with
+the peak RSS of the process. Prints a Markdown section for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXE = str(Path(sys.executable).with_name("postagger"))
+
+
+def run(args: list[str], capture: bool = True) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in MiB, stdout) of one command; RSS from wait4 of that child."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=out if capture else subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            sys.exit(f"failed: {' '.join(args)}\n{err.read()}")
+        out.seek(0)
+        return seconds, usage.ru_maxrss // 1024, out.read()
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ewt-dir", default=str(ROOT.parent / "shared" / "ud" / "UD_English-EWT"))
+    parser.add_argument("--model", default=str(ROOT / "models" / "en_ewt"))
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    ewt = Path(args.ewt_dir)
+    dev, test = ewt / "en_ewt-ud-dev.conllu", ewt / "en_ewt-ud-test.conllu"
+
+    scores = {}
+    for name, path in (("dev", dev), ("test", test)):
+        _, _, out = run([EXE, "evaluate", str(path), "--model", args.model, "--json"])
+        scores[name] = json.loads(out)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tokens_file = Path(tmp) / "test.tok"
+        _, _, out = run([EXE, "tag", str(test), "--model", args.model, "--output-format", "jsonl"])
+        sentences = [json.loads(line)["words"] for line in out.splitlines()]
+        tokens_file.write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
+        n_tokens = sum(len(s) for s in sentences)
+        one_sentence = Path(tmp) / "one.tok"
+        one_sentence.write_text("This is a test .\n", encoding="utf-8")
+        speed = {}
+        for label, cmd in (
+            ("conllu → conllu", [EXE, "tag", str(test), "--model", args.model]),
+            ("tokens → tsv", [EXE, "tag", str(tokens_file), "--model", args.model,
+                              "--input-format", "tokens", "--output-format", "tsv"]),
+            ("one short sentence (start-up)", [EXE, "tag", str(one_sentence), "--model", args.model,
+                                               "--input-format", "tokens"]),
+        ):  # fmt: skip
+            times, peaks = [], []
+            for _ in range(args.runs):
+                seconds, peak, _ = run(cmd, capture=False)
+                times.append(seconds)
+                peaks.append(peak)
+            speed[label] = (statistics.median(times), max(peaks))
+
+    model_bytes = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file())
+    print(f"## Shipped model `{os.path.relpath(args.model, ROOT)}` ({date.today().isoformat()})\n")
+    print(f"Machine: {os.cpu_count()} × {cpu_name()}, Python {platform.python_version()}. "
+          f"Command: `.venv/bin/python bench/shipped_model.py --runs {args.runs}`.\n")  # fmt: skip
+    print("| split | words | UPOS | OOV words | UPOS on OOV | UPOS on seen |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, s in scores.items():
+        print(f"| {name} | {s['tokens']:,} | {s['upos']:.4f} | {s['oov_tokens']:,} | "
+              f"{s['upos_oov']:.4f} | {s['upos_seen']:.4f} |")  # fmt: skip
+    print(f"\nModel directory size: {model_bytes / 1e6:.1f} MB.\n")
+    print(f"End-to-end `postagger tag` on en_ewt-ud-test ({n_tokens:,} words), whole process, "
+          f"median of {args.runs} runs:\n")  # fmt: skip
+    print("| input → output | wall time (s) | words/s | peak RSS (MiB) |")
+    print("|---|---:|---:|---:|")
+    for label, (seconds, peak) in speed.items():
+        rate = f"{n_tokens / seconds:,.0f}" if "start-up" not in label else "—"
+        print(f"| {label} | {seconds:.2f} | {rate} | {peak:,} |")
+
+
+if __name__ == "__main__":
+    main()
