@@ -33,6 +33,7 @@ class WordRepr(str, enum.Enum):
     chars = "chars"
     both = "both"
 
+
 app = typer.Typer(
     name="postagger",
     help="Part-of-speech tagging with a BiLSTM: train on Universal Dependencies, tag text in pipelines.",
@@ -44,7 +45,9 @@ app = typer.Typer(
 
 ModelOption = Annotated[
     Optional[Path],
-    typer.Option("--model", "-m", help="Model directory [default: the shipped models/en_ewt].", show_default=False),
+    typer.Option(
+        "--model", "-m", help="Model directory [default: the shipped models/en_ewt].", show_default=False
+    ),
 ]
 
 
@@ -131,21 +134,33 @@ def train_cli(
     dev: Annotated[list[Path], typer.Option("--dev", help="Dev CoNLL-U file(s) for early stopping.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")],
     vocab: Annotated[Optional[Path], typer.Option(help="Vocabulary JSON from `postagger vocab`.")] = None,
-    test: Annotated[Optional[list[Path]], typer.Option("--test", help="Test file(s), scored into metrics.json.")] = None,
+    test: Annotated[
+        Optional[list[Path]], typer.Option("--test", help="Test file(s), scored into metrics.json.")
+    ] = None,
     column: Annotated[Column, typer.Option(help="Tag column to learn.")] = Column.upos,
-    word_repr: Annotated[WordRepr, typer.Option(help="Word embedding, character CNN, or both.")] = WordRepr.both,
+    word_repr: Annotated[
+        WordRepr, typer.Option(help="Word embedding, character CNN, or both.")
+    ] = WordRepr.both,
     epochs: Annotated[int, typer.Option(min=1, help="Maximum number of epochs.")] = 30,
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 32,
-    patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without dev gain (0: never).")] = 5,
+    patience: Annotated[
+        int, typer.Option(min=0, help="Stop after this many epochs without dev gain (0: never).")
+    ] = 5,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same data → same model.")] = 1,
-    min_count: Annotated[int, typer.Option(min=1, help="Minimum word count (when building the vocabulary).")] = 1,
+    min_count: Annotated[
+        int, typer.Option(min=1, help="Minimum word count (when building the vocabulary).")
+    ] = 1,
     word_dim: Annotated[int, typer.Option(min=1, help="Word embedding size.")] = 100,
     char_dim: Annotated[int, typer.Option(min=1, help="Character embedding size.")] = 32,
     char_filters: Annotated[int, typer.Option(min=1, help="Character CNN filters.")] = 100,
     lstm_units: Annotated[int, typer.Option(min=1, help="BiLSTM units per direction.")] = 128,
     lstm_layers: Annotated[int, typer.Option(min=1, help="Stacked BiLSTM layers.")] = 2,
-    dropout: Annotated[float, typer.Option(min=0.0, max=0.95, help="Dropout on inputs and between layers.")] = 0.33,
-    word_dropout: Annotated[float, typer.Option(min=0.0, help="Rare-word → <unk> replacement strength (alpha).")] = 0.25,
+    dropout: Annotated[
+        float, typer.Option(min=0.0, max=0.95, help="Dropout on inputs and between layers.")
+    ] = 0.33,
+    word_dropout: Annotated[
+        float, typer.Option(min=0.0, help="Rare-word → <unk> replacement strength (alpha).")
+    ] = 0.25,
     learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.001,
     lr_decay: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Learning-rate factor after an epoch without dev gain.")
@@ -157,10 +172,10 @@ def train_cli(
     from postagger.vocab import Vocabulary
 
     config = ModelConfig(
-        column=column.value, word_repr=word_repr.value, min_count=min_count, word_dim=word_dim, char_dim=char_dim,
-        char_filters=char_filters, lstm_units=lstm_units, lstm_layers=lstm_layers, dropout=dropout,
-        word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay, epochs=epochs, batch_size=batch_size,
-        patience=patience, seed=seed,
+        column=column.value, word_repr=word_repr.value, min_count=min_count, word_dim=word_dim,
+        char_dim=char_dim, char_filters=char_filters, lstm_units=lstm_units, lstm_layers=lstm_layers,
+        dropout=dropout, word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay,
+        epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
     )  # fmt: skip
     loaded_vocab = Vocabulary.load(vocab) if vocab else None
     console = _stderr_console()
@@ -237,9 +252,8 @@ class _TrainingProgress:
             self.progress.update(self.task, advance=1, loss=data["loss"])
         elif event == "epoch_end":
             mark = "  [green]best[/green]" if data["best"] else ""
-            self.console.print(
-                f"epoch {data['epoch']:>3}  loss {data['loss']:.4f}  dev {self.column} {data['dev']:.4f}{mark}"
-            )
+            dev = f"dev {self.column} {data['dev']:.4f}"
+            self.console.print(f"epoch {data['epoch']:>3}  loss {data['loss']:.4f}  {dev}{mark}")
 
 
 @app.command("evaluate")
@@ -248,7 +262,8 @@ def evaluate_cli(
     gold: Annotated[list[Path], typer.Argument(help="Gold CoNLL-U files.", show_default=False)],
     model: ModelOption = None,
     pred: Annotated[
-        Optional[list[Path]], typer.Option("--pred", help="Score these predicted CoNLL-U files instead of tagging.")
+        Optional[list[Path]],
+        typer.Option("--pred", help="Score these predicted CoNLL-U files instead of tagging."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
@@ -281,7 +296,9 @@ def _print_evaluation(result: dict) -> None:
     for name in ("tag", "precision", "recall", "F1", "support"):
         per_tag.add_column(name, justify="left" if name == "tag" else "right")
     for tag, s in sorted(result["per_tag"].items(), key=lambda x: -x[1]["support"]):
-        per_tag.add_row(tag, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", f"{s['support']:,}")
+        per_tag.add_row(
+            tag, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", f"{s['support']:,}"
+        )
     console.print(per_tag)
     if result["confusions"]:
         confusions = Table(title="Most frequent confusions")
@@ -301,10 +318,14 @@ def tag_cli(
     model: ModelOption = None,
     input_format: Annotated[
         Optional[InputFormat],
-        typer.Option(help="tokens: one pre-tokenized sentence per line [default: conllu for .conllu files, else text]."),
+        typer.Option(
+            help="tokens: one pre-tokenized sentence per line [default: conllu for .conllu files, else text]."
+        ),
     ] = None,
     output_format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.conllu,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
@@ -355,7 +376,8 @@ def _tag_to(stream, tagger, plan, out_fmt) -> None:
 @cli_errors
 def info_cli(
     model_dir: Annotated[
-        Optional[Path], typer.Argument(help="Model directory [default: the shipped model].", show_default=False)
+        Optional[Path],
+        typer.Argument(help="Model directory [default: the shipped model].", show_default=False),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
 ) -> None:
@@ -389,7 +411,9 @@ def _print_info(record: dict) -> None:
     table.add_row("treebank", str(record["treebank"]))
     table.add_row("predicts", f"{col.upper()}: {' '.join(record['tags'])}")
     vocab = record["vocabulary"]
-    table.add_row("vocabulary", f"{vocab['words']:,} words, {vocab['chars']:,} characters, {vocab['tags']} tags")
+    table.add_row(
+        "vocabulary", f"{vocab['words']:,} words, {vocab['chars']:,} characters, {vocab['tags']} tags"
+    )
     table.add_row("size", f"{record['size_bytes'] / 1e6:.1f} MB")
     for split in ("dev", "test"):
         if split in metrics and col in metrics[split]:
@@ -401,12 +425,17 @@ def _print_info(record: dict) -> None:
     cfg = record["config"]
     table.add_row("network", ", ".join(f"{k}={v}" for k, v in cfg.items()))
     for split, files in prov.get("data", {}).items():
-        table.add_row(f"{split} data", "; ".join(f"{f['name']} ({f['words']:,} words, sha256 {f['sha256'][:12]})" for f in files))
+        table.add_row(
+            f"{split} data",
+            "; ".join(f"{f['name']} ({f['words']:,} words, sha256 {f['sha256'][:12]})" for f in files),
+        )
     if "libraries" in prov:
         table.add_row("libraries", ", ".join(f"{k} {v}" for k, v in prov["libraries"].items()))
     if "trained" in prov:
         t = prov["trained"]
-        table.add_row("trained", f"{t['date']}, {t['seconds']:.0f} s, best epoch {t['best_epoch']} of {t['epochs_run']}")
+        table.add_row(
+            "trained", f"{t['date']}, {t['seconds']:.0f} s, best epoch {t['best_epoch']} of {t['epochs_run']}"
+        )
     if prov.get("command"):
         table.add_row("command", prov["command"])
     Console().print(table)

@@ -41,8 +41,18 @@ class ModelConfig:
             problems.append(f"column must be upos or xpos, not {self.column!r}")
         if self.word_repr not in WORD_REPRS:
             problems.append(f"word_repr must be one of {', '.join(WORD_REPRS)}")
-        for name in ("min_count", "word_dim", "char_dim", "char_filters", "char_kernel",
-                     "max_word_chars", "lstm_units", "lstm_layers", "epochs", "batch_size"):
+        for name in (
+            "min_count",
+            "word_dim",
+            "char_dim",
+            "char_filters",
+            "char_kernel",
+            "max_word_chars",
+            "lstm_units",
+            "lstm_layers",
+            "epochs",
+            "batch_size",
+        ):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 problems.append(f"{name} must be a positive integer")
         if not 0 <= self.dropout < 1 or not 0 <= self.word_dropout:
@@ -64,9 +74,7 @@ class ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ModelError(
-                f"unknown settings {', '.join(unknown)} (written by a newer postagger?)", path
-            )
+            raise ModelError(f"unknown settings {', '.join(unknown)} (written by a newer postagger?)", path)
         defaults = cls()
         for name, value in data.items():
             expected = type(getattr(defaults, name))

@@ -196,9 +196,7 @@ class _SentenceBuilder:
                     number,
                 )
             misc = parse_dict_value(fields[9]) or {}
-            self.multiword.append(
-                MultiwordToken(first, last, form, misc.get("SpaceAfter") != "No")
-            )
+            self.multiword.append(MultiwordToken(first, last, form, misc.get("SpaceAfter") != "No"))
             self.range_end = max(self.range_end, last)
             self.range_line = number
         elif _EMPTY_ID.fullmatch(token_id):
@@ -210,8 +208,7 @@ class _SentenceBuilder:
                 )
         else:
             raise PostaggerError(
-                f"invalid ID {token_id!r} (expected an integer, a range like 1-2, "
-                "or an empty node like 1.1)",
+                f"invalid ID {token_id!r} (expected an integer, a range like 1-2, or an empty node like 1.1)",
                 self.name,
                 number,
             )
@@ -219,8 +216,7 @@ class _SentenceBuilder:
     def finish(self, blank_line: int | None) -> Sentence:
         if self.range_end > len(self.words):
             raise PostaggerError(
-                f"multiword range ends at word {self.range_end} but the sentence has "
-                f"{len(self.words)} words",
+                f"multiword range ends at word {self.range_end} but the sentence has {len(self.words)} words",
                 self.name,
                 self.range_line,
             )

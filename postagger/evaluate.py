@@ -113,7 +113,8 @@ def _aligned_predictions(gold, predicted, column: str) -> list[list[str]]:
     for g, p in zip(gold, predicted):
         if g.forms != p.forms:
             at = next(
-                (i for i, (a, b) in enumerate(zip(g.forms, p.forms)) if a != b), min(len(g.forms), len(p.forms))
+                (i for i, (a, b) in enumerate(zip(g.forms, p.forms)) if a != b),
+                min(len(g.forms), len(p.forms)),
             )
             line = p.first_line + p.words[at].line_index if at < len(p.words) else p.first_line
             raise PostaggerError(
@@ -124,7 +125,5 @@ def _aligned_predictions(gold, predicted, column: str) -> list[list[str]]:
             )
     if len(gold) != len(predicted):
         source = predicted[-1].source if predicted else None
-        raise PostaggerError(
-            f"gold has {len(gold)} sentences but predictions have {len(predicted)}", source
-        )
+        raise PostaggerError(f"gold has {len(gold)} sentences but predictions have {len(predicted)}", source)
     return [p.tags(column) for p in predicted]

@@ -84,7 +84,9 @@ def build_model(config: ModelConfig, vocab: Vocabulary) -> keras.Model:
         )
     if config.word_repr in ("chars", "both"):
         parts.append(
-            CharCNN(len(vocab.chars), config.char_dim, config.char_filters, config.char_kernel, name="char_cnn")(chars)
+            CharCNN(
+                len(vocab.chars), config.char_dim, config.char_filters, config.char_kernel, name="char_cnn"
+            )(chars)
         )
     x = parts[0] if len(parts) == 1 else layers.Concatenate(name="word_repr")(parts)
     x = layers.Dropout(config.dropout, name="repr_dropout")(x)

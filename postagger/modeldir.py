@@ -97,9 +97,7 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
     except PostaggerError as err:
         raise ModelError(err.message, err.path) from None
     if vocab.column != config.column:
-        raise ModelError(
-            f"vocabulary is for {vocab.column} but the model predicts {config.column}", path
-        )
+        raise ModelError(f"vocabulary is for {vocab.column} but the model predicts {config.column}", path)
     rules = TokenizerRules.from_json(_read_json(path / "tokenizer.json"))
     metrics = _read_json(path / "metrics.json")
     return ModelInfo(path, config, vocab, rules, metrics, meta.get("provenance", {}))

@@ -1,9 +1,9 @@
 """The public Python API: `Tagger.load(path).tag(sentences)`.
 
-    >>> from postagger import Tagger
-    >>> tagger = Tagger.load()            # the shipped English model
-    >>> tagger.tag([["I", "saw", "her", "."]])
-    [['PRON', 'VERB', 'PRON', 'PUNCT']]
+>>> from postagger import Tagger
+>>> tagger = Tagger.load()            # the shipped English model
+>>> tagger.tag([["I", "saw", "her", "."]])
+[['PRON', 'VERB', 'PRON', 'PUNCT']]
 """
 
 from __future__ import annotations

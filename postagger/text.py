@@ -102,7 +102,10 @@ def learn_rules(sentences: Iterable[Sentence]) -> TokenizerRules:
     """Learn the tokenization of a treebank from its multiword tokens and SpaceAfter=No marks."""
     plain = Counter()  # lower-cased surface tokens that are single words
     mwt = defaultdict(Counter)  # lower surface -> Counter of word splits
-    clitics = {"suffix": defaultdict(lambda: [set(), Counter()]), "prefix": defaultdict(lambda: [set(), Counter()])}
+    clitics = {
+        "suffix": defaultdict(lambda: [set(), Counter()]),
+        "prefix": defaultdict(lambda: [set(), Counter()]),
+    }
     inside = defaultdict(Counter)  # char between letters -> {"kept": n, "split": n}
     abbreviations = Counter()
     for sentence in sentences:
@@ -159,8 +162,7 @@ def learn_rules(sentences: Iterable[Sentence]) -> TokenizerRules:
             unsplit = sum(
                 n
                 for w, n in plain.items()
-                if len(w) > len(clitic)
-                and (w.endswith(clitic) if kind == "suffix" else w.startswith(clitic))
+                if len(w) > len(clitic) and (w.endswith(clitic) if kind == "suffix" else w.startswith(clitic))
             )
             if counts["mwt"] + counts["token"] >= unsplit:
                 table[clitic] = counts["mwt"] >= counts["token"]

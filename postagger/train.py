@@ -166,7 +166,12 @@ def train(
             improved = dev_acc > best["dev"]
             learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
             history.append(
-                {"epoch": epoch, "loss": float(np.mean(losses)), "dev": dev_acc, "learning_rate": learning_rate}
+                {
+                    "epoch": epoch,
+                    "loss": float(np.mean(losses)),
+                    "dev": dev_acc,
+                    "learning_rate": learning_rate,
+                }
             )
             if improved:
                 best = {"dev": dev_acc, "epoch": epoch}
@@ -186,7 +191,9 @@ def train(
                 break
     except KeyboardInterrupt:
         if best["epoch"] == 0:
-            raise TrainingInterrupted("training interrupted before the first epoch ended; nothing saved") from None
+            raise TrainingInterrupted(
+                "training interrupted before the first epoch ended; nothing saved"
+            ) from None
         raise TrainingInterrupted(
             f"training interrupted; the best model so far (epoch {best['epoch']}, "
             f"dev {config.column} {best['dev']:.4f}) is in {output}"

@@ -74,4 +74,6 @@ def test_word_dropout_spares_padding_and_frequent_words():
     assert (dropped[batch.words == PAD_ID] == PAD_ID).all()
     changed = dropped != batch.words
     assert changed.any() and (dropped[changed] == UNK_ID).all()
-    assert (drop_words(batch.words, keep_probabilities(vocab, 0.0), np.random.default_rng(0)) == batch.words).all()
+    assert (
+        drop_words(batch.words, keep_probabilities(vocab, 0.0), np.random.default_rng(0)) == batch.words
+    ).all()

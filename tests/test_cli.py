@@ -108,7 +108,9 @@ def test_tag_text_writes_multiword_tokens_and_space_after(tiny_model):
 
 def test_tag_tokens_keeps_one_line_per_sentence(tiny_model):
     text = "Hello world !\n\nOne more\n"
-    out = run("tag", "--model", tiny_model, "--input-format", "tokens", "--output-format", "inline", input=text)
+    out = run(
+        "tag", "--model", tiny_model, "--input-format", "tokens", "--output-format", "inline", input=text
+    )
     lines = out.stdout.split("\n")
     assert len(lines) == 4 and lines[1] == "" and lines[0].startswith("Hello/")
 
@@ -152,7 +154,9 @@ def test_tag_output_file_is_atomic(tiny_model, tmp_path):
 
 
 def test_bad_inputs_give_one_line_errors(tiny_model, tmp_path):
-    assert_clean_error(run("tag", tmp_path / "missing.txt", "--model", tiny_model), 2, "missing.txt", "no such file")
+    assert_clean_error(
+        run("tag", tmp_path / "missing.txt", "--model", tiny_model), 2, "missing.txt", "no such file"
+    )
     assert_clean_error(run("tag", tmp_path, "--model", tiny_model), 2, "is not a file")
     latin = tmp_path / "latin.txt"
     latin.write_bytes("ok\ncaf\xe9\n".encode("latin-1"))
@@ -177,7 +181,9 @@ def test_empty_input_gives_empty_output(tiny_model, tmp_path):
 
 def test_a_sentence_of_5000_tokens(tiny_model):
     words = " ".join(["word"] * 5000)
-    result = run("tag", "--model", tiny_model, "--input-format", "tokens", "--output-format", "tsv", input=words)
+    result = run(
+        "tag", "--model", tiny_model, "--input-format", "tokens", "--output-format", "tsv", input=words
+    )
     assert result.exit_code == 0
     assert len(result.stdout.strip().splitlines()) == 5000
 

@@ -82,7 +82,9 @@ def test_malformed_lines_name_file_and_line(tmp_path, body, line, message):
 
 def test_invalid_utf8_and_nul_bytes_are_reported_with_line(tmp_path):
     latin1 = tmp_path / "latin1.conllu"
-    latin1.write_bytes(conllu_block("1 ok X").encode() + "1\tcafé\t_\tX\t_\t_\t_\t_\t_\t_\n".encode("latin-1"))
+    latin1.write_bytes(
+        conllu_block("1 ok X").encode() + "1\tcafé\t_\tX\t_\t_\t_\t_\t_\t_\n".encode("latin-1")
+    )
     with pytest.raises(PostaggerError, match=r"latin1.conllu:3: not valid UTF-8"):
         list(read_conllu(latin1))
     nul = tmp_path / "nul.conllu"

@@ -13,7 +13,20 @@ def forms(sentences):
 def test_base_rules_split_edge_punctuation_and_keep_inner():
     tok = Tokenizer()
     [sentence] = tok.sentences('He paid $3.50 for "e-mail" (really)...')
-    assert [t.form for t in sentence] == ["He", "paid", "$", "3.50", "for", '"', "e-mail", '"', "(", "really", ")", "..."]
+    assert [t.form for t in sentence] == [
+        "He",
+        "paid",
+        "$",
+        "3.50",
+        "for",
+        '"',
+        "e-mail",
+        '"',
+        "(",
+        "really",
+        ")",
+        "...",
+    ]
     assert [t.space_after for t in sentence][-4:] == [False, False, False, True]
 
 
@@ -24,7 +37,10 @@ def test_urls_and_emails_stay_whole_without_trailing_punctuation():
 
 def test_sentence_splitting_is_script_independent():
     tok = Tokenizer()
-    assert forms(tok.sentences("Первое предложение. Второе!")) == [["Первое", "предложение", "."], ["Второе", "!"]]
+    assert forms(tok.sentences("Первое предложение. Второе!")) == [
+        ["Первое", "предложение", "."],
+        ["Второе", "!"],
+    ]
     assert forms(tok.sentences("今日は晴れ。明日は雨。")) == [["今日は晴れ", "。"], ["明日は雨", "。"]]
     # a lower-case continuation does not start a sentence; a blank line always does
     assert len(list(tok.sentences("a.b. and so on. Next"))) == 2

@@ -1,0 +1,88 @@
+"""Property tests: any valid CoNLL-U survives reading and column filling byte for byte."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postagger.conllu_io import read_conllu
+
+# any Unicode except what CoNLL-U reserves (tab, line breaks) and surrogates; no spaces at the edges
+field = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Zl", "Zp", "Cc"), blacklist_characters="\t\n\r\x0b\x0c\x85"
+    ),
+    min_size=1,
+    max_size=8,
+).filter(lambda s: s.strip() == s and s.strip() != "")
+
+
+@st.composite
+def sentence(draw):
+    """Comments, then words 1..n, some grouped under multiword ranges, some followed by empty nodes."""
+    n = draw(st.integers(1, 8))
+    lines = [f"# {draw(field)}" for _ in range(draw(st.integers(0, 2)))]
+    i = 1
+    while i <= n:
+        span = draw(st.integers(1, min(3, n - i + 1)))
+        if span > 1:
+            lines.append("\t".join([f"{i}-{i + span - 1}", draw(field)] + ["_"] * 8))
+        for j in range(i, i + span):
+            cols = [
+                str(j),
+                draw(field),
+                draw(field),
+                draw(field),
+                draw(field),
+                "_",
+                "0",
+                "dep",
+                "_",
+                draw(field),
+            ]
+            lines.append("\t".join(cols))
+            if draw(st.integers(0, 5)) == 0:
+                lines.append("\t".join([f"{j}.1", draw(field)] + ["_"] * 8))
+        i += span
+    return lines
+
+
+@st.composite
+def document(draw):
+    sentences = draw(st.lists(sentence(), min_size=1, max_size=4))
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    return "".join(ending.join(s) + ending + ending for s in sentences)
+
+
+def sentences_of(text: str):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "doc.conllu"
+        path.write_bytes(text.encode("utf-8"))
+        return list(read_conllu(path))
+
+
+@settings(max_examples=150, deadline=None)
+@given(document())
+def test_reading_then_writing_is_the_identity(text):
+    assert "".join(line for s in sentences_of(text) for line in s.lines) == text
+
+
+@settings(max_examples=150, deadline=None)
+@given(document(), st.data())
+def test_filling_upos_changes_nothing_else(text, data):
+    out = io.StringIO()
+    for s in sentences_of(text):
+        tags = [data.draw(st.sampled_from(["NOUN", "VERB", "X"])) for _ in s.words]
+        out.write("".join(s.with_column("upos", tags)))
+    before, after = text.split("\n"), out.getvalue().split("\n")
+    assert len(before) == len(after)
+    for b, a in zip(before, after):
+        bf, af = b.split("\t"), a.split("\t")
+        if len(bf) == 10 and bf[0].isdigit():
+            assert bf[:3] + bf[4:] == af[:3] + af[4:]
+        else:
+            assert a == b
