@@ -43,10 +43,13 @@ class ModelInfo:
         return self.path / "model.keras"
 
 
-def default_model_dir() -> Path:
-    """The shipped English model: inside the installed package (wheel) or the source tree."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "models" / "en_ewt", here.parent / "models" / "en_ewt"):
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_model_dir(package_dir: Path = PACKAGE_DIR) -> Path:
+    """The shipped English model: inside the installed package (a wheel carries it as
+    postagger/models/en_ewt) or beside it in a source checkout / editable install."""
+    for candidate in (package_dir / "models" / "en_ewt", package_dir.parent / "models" / "en_ewt"):
         if (candidate / "config.json").exists():
             return candidate
     raise ModelError(

@@ -58,6 +58,7 @@ def test_truncated_json_and_weights(copy):
         load_network(load_model_info(copy))
 
 
+@pytest.mark.filterwarnings("ignore:Skipping nested container")
 def test_weights_from_another_vocabulary_are_refused(copy):
     from postagger.modeldir import load_network
 
@@ -78,3 +79,17 @@ def test_not_a_model_directory(tmp_path):
 def test_the_default_model_is_found_in_the_source_tree():
     path = default_model_dir()
     assert path.name == "en_ewt" and (path / "model.keras").is_file()
+
+
+def test_the_default_model_is_found_in_a_wheel_layout_first(tmp_path):
+    wheel = tmp_path / "site-packages" / "postagger"
+    (wheel / "models" / "en_ewt").mkdir(parents=True)
+    (wheel / "models" / "en_ewt" / "config.json").write_text("{}")
+    assert default_model_dir(wheel) == wheel / "models" / "en_ewt"
+    source = tmp_path / "checkout" / "postagger"
+    source.mkdir(parents=True)
+    (source.parent / "models" / "en_ewt").mkdir(parents=True)
+    (source.parent / "models" / "en_ewt" / "config.json").write_text("{}")
+    assert default_model_dir(source) == source.parent / "models" / "en_ewt"
+    with pytest.raises(ModelError, match="default model is not installed"):
+        default_model_dir(tmp_path / "elsewhere" / "postagger")
