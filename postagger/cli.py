@@ -165,6 +165,20 @@ def train_cli(
     lr_decay: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Learning-rate factor after an epoch without dev gain.")
     ] = 0.5,
+    vectors: Annotated[
+        Optional[Path],
+        typer.Option(help="Pretrained vectors (.bin, .vec, .vec.gz) to start the word embeddings from."),
+    ] = None,
+    freeze_embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-embeddings/--fine-tune-embeddings",
+            help="Keep pretrained word embeddings fixed, or train them further.",
+        ),
+    ] = False,
+    extend_vocab: Annotated[
+        int, typer.Option(min=0, help="Add up to N frequent pretrained words missing from the training data.")
+    ] = 0,
 ) -> None:
     """Train a tagger on CoNLL-U files; the best epoch on --dev is kept in OUTPUT."""
     from postagger.config import ModelConfig
@@ -176,6 +190,7 @@ def train_cli(
         char_dim=char_dim, char_filters=char_filters, lstm_units=lstm_units, lstm_layers=lstm_layers,
         dropout=dropout, word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay,
         epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
+        freeze_embeddings=freeze_embeddings, extend_vocab=extend_vocab,
     )  # fmt: skip
     loaded_vocab = Vocabulary.load(vocab) if vocab else None
     console = _stderr_console()
@@ -183,7 +198,7 @@ def train_cli(
     with _TrainingProgress(console, column.value) as progress:
         metrics = run_training(
             train, dev, output, config, vocab=loaded_vocab, test_paths=test or (),
-            command=_command_line(ctx), progress=progress,
+            command=_command_line(ctx), progress=progress, vectors=vectors,
         )  # fmt: skip
     col = column.value
     summary = f"best epoch {metrics['best_epoch']}: dev {col} {metrics['dev'][col]:.4f}"
@@ -250,10 +265,31 @@ class _TrainingProgress:
             self.task = self.progress.add_task("train", total=data["batches"], epoch=label, loss=0.0)
         elif event == "batch":
             self.progress.update(self.task, advance=1, loss=data["loss"])
+        elif event == "vectors_coverage":
+            self.console.print(_coverage_table(data))
         elif event == "epoch_end":
             mark = "  [green]best[/green]" if data["best"] else ""
             dev = f"dev {self.column} {data['dev']:.4f}"
             self.console.print(f"epoch {data['epoch']:>3}  loss {data['loss']:.4f}  {dev}{mark}")
+
+
+def _coverage_table(coverage: dict):
+    from rich.table import Table
+
+    table = Table(title=f"Vocabulary coverage by {coverage['vectors']} ({coverage['dim']} dimensions)")
+    for name in ("found as", "word types", "training tokens"):
+        table.add_column(name, justify="left" if name == "found as" else "right")
+    labels = {
+        "exact": "exact form",
+        "lower": "lower-cased form",
+        "subword": "subwords only (.bin)",
+        "missing": "missing (random)",
+    }
+    for kind, label in labels.items():
+        table.add_row(label, f"{coverage['types'][kind]:,}", f"{coverage['tokens'][kind]:.2%}")
+    if coverage.get("added_words"):
+        table.caption = f"{coverage['added_words']:,} pretrained words added to the vocabulary"
+    return table
 
 
 @app.command("evaluate")
@@ -439,6 +475,126 @@ def _print_info(record: dict) -> None:
     if prov.get("command"):
         table.add_row("command", prov["command"])
     Console().print(table)
+
+
+vectors_app = typer.Typer(
+    help="Pretrained word vectors: train, check coverage, find neighbours, export, extract.",
+    no_args_is_help=True,
+)
+app.add_typer(vectors_app, name="vectors")
+
+
+@vectors_app.command("train")
+@cli_errors
+def vectors_train_cli(
+    text: Annotated[Path, typer.Argument(help="Raw UTF-8 text, tokenized with spaces.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="fastText .bin model to write.")],
+    dim: Annotated[int, typer.Option(min=1, help="Vector dimension.")] = 100,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the text.")] = 5,
+    min_count: Annotated[int, typer.Option(min=1, help="Ignore words rarer than this.")] = 5,
+) -> None:
+    """Train skipgram fastText vectors on raw text (for languages or domains without vectors)."""
+    from rich.status import Status
+
+    from postagger.vectors import train_vectors
+
+    console = _stderr_console()
+    with (
+        Status(f"training fastText vectors on {text}", console=console) if console.is_terminal else _nothing()
+    ):
+        result = train_vectors(text, output, dim=dim, epochs=epochs, min_count=min_count)
+    console.print(f"{result['words']:,} words × {result['dim']} dimensions → {output}")
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
+
+
+@vectors_app.command("check")
+@cli_errors
+def vectors_check_cli(
+    vectors: Annotated[Path, typer.Argument(help="Vectors file (.bin, .vec, .vec.gz).", show_default=False)],
+    vocab: Annotated[Path, typer.Option(help="Vocabulary JSON (from `postagger vocab`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+) -> None:
+    """How many vocabulary words the vectors cover (exact, lower-cased, subword-only, missing)."""
+    from postagger.vectors import align
+    from postagger.vocab import Vocabulary
+
+    coverage = align(Vocabulary.load(vocab), vectors).coverage
+    if as_json:
+        print(json.dumps(coverage, ensure_ascii=False, indent=1))
+    else:
+        from rich.console import Console
+
+        Console().print(_coverage_table(coverage))
+
+
+@vectors_app.command("neighbors")
+@cli_errors
+def vectors_neighbors_cli(
+    source: Annotated[Path, typer.Argument(help="Vectors file or model directory.", show_default=False)],
+    words: Annotated[list[str], typer.Argument(help="Query words.", show_default=False)],
+    k: Annotated[int, typer.Option("-k", min=1, help="Neighbours per word.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, help="Search among the N most frequent words.")] = 200_000,
+) -> None:
+    """Nearest words by cosine similarity, from vectors or a trained model's embeddings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from postagger.vectors import embedding_rows, nearest
+
+    vocabulary, matrix, subword = embedding_rows(source, limit)
+    index = {w: i for i, w in enumerate(vocabulary)}
+    console = Console()
+    for word in words:
+        if word in index:
+            query = matrix[index[word]]
+        elif subword is not None:
+            query = subword(word)
+        else:
+            raise PostaggerError(f"{word!r} is not among the {len(vocabulary):,} words searched", source)
+        table = Table(title=f"nearest to {word!r}")
+        table.add_column("word")
+        table.add_column("cosine", justify="right")
+        for other, similarity in nearest(matrix, vocabulary, query, k, exclude=[word]):
+            table.add_row(other, f"{similarity:.3f}")
+        console.print(table)
+
+
+@vectors_app.command("export")
+@cli_errors
+def vectors_export_cli(
+    source: Annotated[Path, typer.Argument(help="Vectors file or model directory.", show_default=False)],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Directory for vectors.tsv and metadata.tsv.")
+    ],
+    limit: Annotated[int, typer.Option(min=1, help="Export the N most frequent words.")] = 100_000,
+) -> None:
+    """Write vectors.tsv and metadata.tsv for the TensorBoard embedding projector."""
+    from postagger.vectors import export_projector
+
+    result = export_projector(source, output, limit)
+    _stderr_console().print(f"{result['words']:,} words × {result['dim']} dimensions → {output}")
+
+
+@vectors_app.command("extract")
+@cli_errors
+def vectors_extract_cli(
+    source: Annotated[
+        Path, typer.Argument(help="Big vectors file (.bin, .vec, .vec.gz).", show_default=False)
+    ],
+    vocab: Annotated[Path, typer.Option(help="Vocabulary JSON (from `postagger vocab`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Small .vec file to write.")],
+    extend_vocab: Annotated[int, typer.Option(min=0, help="Also keep the N most frequent other words.")] = 0,
+) -> None:
+    """Keep only the rows a vocabulary needs, so a huge vectors file is read once."""
+    from postagger.vectors import extract
+    from postagger.vocab import Vocabulary
+
+    result = extract(source, Vocabulary.load(vocab), output, extend_vocab)
+    _stderr_console().print(f"{result['words']:,} words × {result['dim']} dimensions → {output}")
 
 
 def main() -> None:

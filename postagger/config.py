@@ -18,7 +18,10 @@ class ModelConfig:
     column: str = "upos"  # the CoNLL-U column to predict: upos or xpos
     word_repr: str = "both"  # word embedding, character CNN, or both concatenated
     min_count: int = 1  # words seen fewer times share the unknown-word embedding
-    word_dim: int = 100
+    word_dim: int = 100  # set to the vectors' dimension when pretrained vectors are used
+    vectors: str = ""  # name of the pretrained vectors file the embeddings started from
+    freeze_embeddings: bool = False  # keep pretrained word embeddings fixed during training
+    extend_vocab: int = 0  # pretrained words added to the vocabulary beyond the training words
     char_dim: int = 32
     char_filters: int = 100  # character CNN: filters per kernel width
     char_kernel: int = 3
@@ -61,6 +64,8 @@ class ModelConfig:
             problems.append("learning_rate and clipnorm must be positive")
         if not 0 < self.lr_decay <= 1:
             problems.append("lr_decay must be in (0, 1]")
+        if not isinstance(self.extend_vocab, int) or self.extend_vocab < 0:
+            problems.append("extend_vocab must be a non-negative integer")
         if not isinstance(self.patience, int) or self.patience < 0:
             problems.append("patience must be a non-negative integer")
         if problems:

@@ -72,16 +72,27 @@ class CharCNN(layers.Layer):
         }
 
 
-def build_model(config: ModelConfig, vocab: Vocabulary) -> keras.Model:
-    """The tagger network for `config`, sized by `vocab`; outputs tag probabilities."""
+def build_model(config: ModelConfig, vocab: Vocabulary, embeddings: np.ndarray | None = None) -> keras.Model:
+    """The tagger network for `config`, sized by `vocab`; outputs tag probabilities.
+
+    `embeddings` (vocabulary size × word_dim) initialises the word embedding, e.g. from
+    pretrained vectors; it is passed as layer weights, not as an initializer, so that the
+    matrix is not copied into the saved model config.
+    """
     words = keras.Input(shape=(None,), dtype="int32", name="words")
     chars = keras.Input(shape=(None, None), dtype="int32", name="chars")
     mask = PaddingMask(name="padding_mask")(words)
     parts = []
     if config.word_repr in ("word", "both"):
-        parts.append(
-            layers.Embedding(len(vocab.words), config.word_dim, mask_zero=True, name="word_embedding")(words)
+        embedding = layers.Embedding(
+            len(vocab.words),
+            config.word_dim,
+            mask_zero=True,
+            weights=None if embeddings is None else [embeddings],
+            trainable=not config.freeze_embeddings,
+            name="word_embedding",
         )
+        parts.append(embedding(words))
     if config.word_repr in ("chars", "both"):
         parts.append(
             CharCNN(

@@ -6,6 +6,7 @@ that improves dev accuracy, so an interrupted run leaves a usable model behind.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import platform
 import time
@@ -98,8 +99,14 @@ def train(
     test_paths: Sequence[str | Path] = (),
     command: str = "",
     progress: ProgressCallback | None = None,
+    vectors: str | Path | None = None,
 ) -> dict:
     """Train a tagger and write the best epoch's model directory to `output`.
+
+    With `vectors` (a fastText .bin, .vec or .vec.gz file) the word embeddings start from
+    the pretrained vectors (see `postagger.vectors.align`); `config.word_dim` becomes their
+    dimension and the coverage report goes to the "vectors_coverage" progress event and into
+    the model's provenance.
 
     Returns the metrics written to metrics.json. Raises `TrainingInterrupted` on Ctrl-C,
     after the best model so far has been saved.
@@ -123,6 +130,19 @@ def train(
             f"training data has tags missing from the vocabulary: {', '.join(sorted(unknown_tags))}"
         )
     rules = learn_rules(train_bank.sentences)
+    embeddings, vectors_record = None, None
+    if vectors is None and (config.freeze_embeddings or config.extend_vocab):
+        raise PostaggerError("freezing or extending the embeddings needs pretrained vectors (--vectors)")
+    if vectors is not None:
+        from postagger.vectors import align, fingerprint
+
+        if config.word_repr == "chars":
+            raise PostaggerError("pretrained word vectors need a word embedding (--word-repr word or both)")
+        alignment = align(vocab, vectors, config.extend_vocab, config.seed)
+        vocab, embeddings = alignment.vocab, alignment.matrix
+        config = dataclasses.replace(config, word_dim=alignment.coverage["dim"], vectors=Path(vectors).name)
+        vectors_record = {**fingerprint(vectors), "coverage": alignment.coverage}
+        notify("vectors_coverage", alignment.coverage)
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -135,7 +155,7 @@ def train(
     dev_data = [encode_sentence(s.forms, vocab, max_chars) for s in dev_bank.sentences]
     keep = keep_probabilities(vocab, config.word_dropout)
 
-    model = build_model(config, vocab)
+    model = build_model(config, vocab, embeddings)
     compile_model(model, config)
     export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
     provenance = {
@@ -145,6 +165,8 @@ def train(
         "seed": config.seed,
         "command": command,
     }
+    if vectors_record:
+        provenance["vectors"] = vectors_record
 
     best = {"dev": -1.0, "epoch": 0}
     history = []

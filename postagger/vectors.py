@@ -1,0 +1,322 @@
+"""Pretrained word vectors: fastText `.bin`, word2vec-text `.vec` and `.vec.gz`.
+
+Text files are read as a stream: only the rows a vocabulary needs (plus the first N other
+words, for `--extend-vocab`) are kept, so memory grows with the words kept, never with the
+file. Every line is checked for the right number of fields; the floats of the rows kept are
+parsed and checked. fastText `.bin` models (through the `fasttext` package) also give
+vectors for words without a row of their own, built from their character n-grams.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from postagger.errors import PostaggerError
+from postagger.vocab import PAD_ID, Index, Vocabulary
+
+
+@dataclass
+class VectorTable:
+    """Rows read from a vectors file: the wanted words found, the first `extra` other words in
+    file order (fastText and word2vec files are sorted by frequency), and for `.bin` files a
+    function giving a vector for any word."""
+
+    dim: int
+    rows: dict[str, np.ndarray]
+    extra: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    subword: Callable[[str], np.ndarray] | None = None
+
+
+def is_binary(path: str | Path) -> bool:
+    return str(path).lower().endswith(".bin")
+
+
+def read_vectors(path: str | Path, wanted: set[str], extra: int = 0) -> VectorTable:
+    """The rows of `wanted` words (and `extra` further words) from a .bin, .vec or .vec.gz file."""
+    path = Path(path)
+    if not path.exists():
+        raise PostaggerError("no such file", path)
+    if path.is_dir():
+        raise PostaggerError("is a directory, expected a vectors file (.bin, .vec, .vec.gz)", path)
+    if is_binary(path):
+        return _read_bin(path, wanted, extra)
+    return _read_text(path, wanted, extra)
+
+
+def load_fasttext(path: str | Path):
+    """A fastText model from a .bin file, with a clear error for anything else."""
+    import fasttext
+
+    try:
+        return fasttext.load_model(str(path))
+    except ValueError as err:
+        raise PostaggerError(f"not a fastText .bin model ({err})", path) from None
+
+
+def _read_bin(path: Path, wanted: set[str], extra: int) -> VectorTable:
+    model = load_fasttext(path)
+    dim = model.get_dimension()
+    rows = {w: model.get_word_vector(w) for w in wanted if model.get_word_id(w) >= 0}
+    others = []
+    if extra:
+        for w in model.words:
+            if len(others) >= extra:
+                break
+            if w not in wanted and w != "</s>":
+                others.append((w, model.get_word_vector(w)))
+    return VectorTable(dim, rows, others, subword=model.get_word_vector)
+
+
+def _open_lines(path: Path) -> Iterator[bytes]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            yield from stream
+    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+        raise PostaggerError(f"cannot read: {err}", path) from None
+
+
+def _read_text(path: Path, wanted: set[str], extra: int) -> VectorTable:
+    rows: dict[str, np.ndarray] = {}
+    others: list[tuple[str, np.ndarray]] = []
+    dim = None
+    for number, raw in enumerate(_open_lines(path), 1):
+        body = raw.rstrip(b"\r\n").strip(b" ")
+        if number == 1:
+            body = body.removeprefix(b"\xef\xbb\xbf")
+            header = body.split()
+            if len(header) == 2 and all(h.isdigit() for h in header):
+                dim = int(header[1])
+                if dim < 1:
+                    raise PostaggerError("header gives a dimension of 0", path, 1)
+                continue
+            if len(header) < 2 or (len(header) == 2 and header[0].isdigit()):
+                raise PostaggerError("bad header: expected 'WORDS DIMENSION' or a first vector row", path, 1)
+        if not body:
+            continue
+        fields = body.count(b" ")
+        if dim is None:
+            dim = fields
+        if fields != dim:
+            raise PostaggerError(
+                f"expected a word and {dim} values, found {fields} values (ragged row or wrong dimension)",
+                path,
+                number,
+            )
+        cut = body.index(b" ")
+        try:
+            word = body[:cut].decode("utf-8")
+        except UnicodeDecodeError:
+            raise PostaggerError("the word is not valid UTF-8", path, number) from None
+        keep = word in wanted and word not in rows
+        if not keep and len(others) < extra and word not in rows:
+            keep = True
+        if not keep:
+            continue
+        try:
+            vector = np.array(body[cut + 1 :].split(b" "), dtype=np.float32)
+        except ValueError:
+            raise PostaggerError("a value is not a number", path, number) from None
+        if not np.isfinite(vector).all():
+            raise PostaggerError("a value is not a finite number", path, number)
+        if word in wanted:
+            rows[word] = vector
+        else:
+            others.append((word, vector))
+    if dim is None:
+        raise PostaggerError("no vectors in the file", path)
+    return VectorTable(dim, rows, others)
+
+
+@dataclass
+class Alignment:
+    """An embedding matrix for a vocabulary (possibly extended), and how it was filled."""
+
+    vocab: Vocabulary
+    matrix: np.ndarray
+    coverage: dict
+
+
+def align(vocab: Vocabulary, path: str | Path, extend_vocab: int = 0, seed: int = 1) -> Alignment:
+    """Fill an embedding matrix from pretrained vectors: exact form, else lower-cased form, else
+    (fastText .bin) subword vector, else random at the scale of the pretrained vectors.
+
+    With `extend_vocab`, up to that many of the most frequent pretrained words missing from
+    the vocabulary are added, so words unseen in training but known to the vectors get a real
+    embedding at tagging time. Their training count stays 0, so they still count as OOV.
+    """
+    forms = vocab.words.items[2:]
+    wanted = set(forms) | {f.lower() for f in forms}
+    table = read_vectors(path, wanted, extra=extend_vocab)
+    known = set(vocab.words.items)
+    added = [(w, v) for w, v in table.extra if w not in known][:extend_vocab]
+    if added:
+        vocab = Vocabulary(
+            Index([*vocab.words.items, *(w for w, _ in added)]),
+            vocab.chars,
+            vocab.tags,
+            vocab.column,
+            vocab.word_counts,
+        )
+    found = [*table.rows.values(), *(v for _, v in added)]
+    scale = float(np.std(np.stack(found))) if found else 0.1
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(0.0, scale, size=(len(vocab.words), table.dim)).astype(np.float32)
+    matrix[PAD_ID] = 0.0  # the unknown word (UNK_ID) keeps its random row
+    kinds = {"exact": [], "lower": [], "subword": [], "missing": []}
+    for i, form in enumerate(vocab.words.items[2 : len(forms) + 2], 2):
+        if form in table.rows:
+            matrix[i], kind = table.rows[form], "exact"
+        elif form.lower() in table.rows:
+            matrix[i], kind = table.rows[form.lower()], "lower"
+        elif table.subword is not None:
+            matrix[i], kind = table.subword(form), "subword"
+        else:
+            kind = "missing"
+        kinds[kind].append(form)
+    for i, (_, vector) in enumerate(added, len(forms) + 2):
+        matrix[i] = vector
+    total_tokens = sum(vocab.word_counts.get(f, 0) for f in forms) or 1
+    coverage = {
+        "vectors": Path(path).name,
+        "dim": table.dim,
+        "types": {k: len(v) for k, v in kinds.items()},
+        "tokens": {k: sum(vocab.word_counts.get(f, 0) for f in v) / total_tokens for k, v in kinds.items()},
+        "added_words": len(added),
+        "scale": scale,
+    }
+    return Alignment(vocab, matrix, coverage)
+
+
+def fingerprint(path: str | Path) -> dict:
+    """Name, size and SHA-256 of the first 16 MiB: enough to tell vectors files apart cheaply."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        digest.update(f.read(16 << 20))
+    return {"name": path.name, "bytes": path.stat().st_size, "sha256_16mib": digest.hexdigest()}
+
+
+def train_vectors(
+    text: str | Path,
+    output: str | Path,
+    dim: int = 100,
+    epochs: int = 5,
+    min_count: int = 5,
+    threads: int = 0,
+) -> dict:
+    """Train skipgram fastText vectors on raw text and write a .bin model atomically."""
+    import fasttext
+
+    text, output = Path(text), Path(output)
+    if not text.is_file():
+        raise PostaggerError("no such file", text)
+    if not output.parent.exists():
+        raise PostaggerError("output folder does not exist", output.parent)
+    try:
+        model = fasttext.train_unsupervised(
+            str(text), model="skipgram", dim=dim, epoch=epochs, minCount=min_count,
+            thread=threads or os.cpu_count() or 1, verbose=0,
+        )  # fmt: skip
+    except (ValueError, RuntimeError) as err:  # "Empty vocabulary. Try a smaller -minCount value."
+        raise PostaggerError(
+            f"cannot train vectors: {err} (lower --min-count or give more text)", text
+        ) from None
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        model.save_model(str(tmp))
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"words": len(model.words), "dim": dim}
+
+
+def nearest(
+    matrix: np.ndarray, words: list[str], query: np.ndarray, k: int, exclude: Iterable[str] = ()
+) -> list[tuple[str, float]]:
+    """The k rows most similar to `query` by cosine similarity."""
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+    sims = matrix @ query / np.where(norms == 0, 1.0, norms)
+    skip = set(exclude)
+    out = []
+    for i in np.argsort(-sims):
+        if words[i] not in skip:
+            out.append((words[i], float(sims[i])))
+            if len(out) == k:
+                break
+    return out
+
+
+def embedding_rows(source: str | Path, limit: int) -> tuple[list[str], np.ndarray, Callable | None]:
+    """(words, vectors, subword function or None) from a vectors file or a trained model's own
+    word embedding layer (reserved ids left out)."""
+    source = Path(source)
+    if source.is_dir():
+        from postagger.modeldir import load_model_info, load_network
+
+        info = load_model_info(source)
+        if info.config.word_repr == "chars":
+            raise PostaggerError(
+                "the model has no word embedding (it was trained with --word-repr chars)", source
+            )
+        matrix = np.asarray(load_network(info).get_layer("word_embedding").get_weights()[0])
+        return info.vocab.words.items[2:][:limit], matrix[2:][:limit], None
+    if not source.exists():
+        raise PostaggerError("no such file or model directory", source)
+    if is_binary(source):
+        model = load_fasttext(source)
+        words = [w for w in model.words if w != "</s>"][:limit]
+        matrix = np.stack([model.get_word_vector(w) for w in words]) if words else np.zeros((0, 1))
+        return words, matrix, model.get_word_vector
+    table = _read_text(source, set(), extra=limit)
+    words = [w for w, _ in table.extra]
+    matrix = np.stack([v for _, v in table.extra]) if words else np.zeros((0, table.dim))
+    return words, matrix, None
+
+
+def extract(source: str | Path, vocab: Vocabulary, output: str | Path, extend_vocab: int = 0) -> dict:
+    """Write a small .vec with the rows `vocab` needs (exact and lower-cased forms; from a .bin
+    also subword vectors for vocabulary words it has no row for) plus `extend_vocab` further
+    frequent words, so that a huge vectors file is read once."""
+    from postagger.atomic import atomic_output
+
+    forms = vocab.words.items[2:]
+    wanted = set(forms) | {f.lower() for f in forms}
+    table = read_vectors(source, wanted, extra=extend_vocab)
+    rows = dict(table.rows)
+    if table.subword is not None:
+        for form in forms:
+            if form not in rows and form.lower() not in rows:
+                rows[form] = table.subword(form)
+    rows.update((w, v) for w, v in table.extra if w not in rows)
+    with atomic_output(output, newline="\n") as out:
+        out.write(f"{len(rows)} {table.dim}\n")
+        for word, vector in rows.items():
+            out.write(word + " " + " ".join(f"{x:.6g}" for x in vector) + "\n")
+    return {"words": len(rows), "dim": table.dim, "from_vocabulary": len(rows) - len(table.extra)}
+
+
+def export_projector(source: str | Path, output_dir: str | Path, limit: int = 100_000) -> dict:
+    """vectors.tsv and metadata.tsv (one word per line, same order) for TensorBoard's projector."""
+    from postagger.atomic import atomic_output
+
+    words, matrix, _ = embedding_rows(source, limit)
+    out = Path(output_dir)
+    if out.exists() and not out.is_dir():
+        raise PostaggerError("exists and is not a directory", out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out / "vectors.tsv", newline="\n") as f:
+        for row in matrix:
+            f.write("\t".join(f"{x:.6g}" for x in row) + "\n")
+    with atomic_output(out / "metadata.tsv", newline="\n") as f:
+        for word in words:
+            # the projector reads one label per line: tabs and line breaks would shift rows
+            f.write(word.replace("\t", " ").replace("\n", " ") + "\n")
+    return {"words": len(words), "dim": int(matrix.shape[1]) if len(words) else 0}
