@@ -28,14 +28,16 @@ def _check_parent(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path, newline: str | None = "") -> Iterator[TextIO]:
-    """A UTF-8 text stream that becomes `path` only if the block finishes without error."""
+def atomic_output(path: str | Path, newline: str | None = "", binary: bool = False) -> Iterator[TextIO]:
+    """A UTF-8 text (or binary) stream that becomes `path` only if the block finishes
+    without error."""
     path = Path(path)
     _check_parent(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, _umask_mode(0o666))
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as stream:
+        mode = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": newline}
+        with os.fdopen(fd, **mode) as stream:
             yield stream
         os.replace(tmp, path)
     except BaseException:

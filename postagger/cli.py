@@ -130,9 +130,19 @@ def _print_vocab_summary(summary: dict, path: Path) -> None:
 @cli_errors
 def train_cli(
     ctx: typer.Context,
-    train: Annotated[list[Path], typer.Argument(help="Training CoNLL-U files.", show_default=False)],
-    dev: Annotated[list[Path], typer.Option("--dev", help="Dev CoNLL-U file(s) for early stopping.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")],
+    train: Annotated[
+        Optional[list[Path]], typer.Argument(help="Training CoNLL-U files.", show_default=False)
+    ] = None,
+    dev: Annotated[
+        Optional[list[Path]], typer.Option("--dev", help="Dev CoNLL-U file(s) for early stopping.")
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Model directory to write.")
+    ] = None,
+    resume: Annotated[
+        Optional[Path],
+        typer.Option(help="Continue the interrupted training in this model directory (nothing else given)."),
+    ] = None,
     vocab: Annotated[Optional[Path], typer.Option(help="Vocabulary JSON from `postagger vocab`.")] = None,
     test: Annotated[
         Optional[list[Path]], typer.Option("--test", help="Test file(s), scored into metrics.json.")
@@ -182,8 +192,30 @@ def train_cli(
 ) -> None:
     """Train a tagger on CoNLL-U files; the best epoch on --dev is kept in OUTPUT."""
     from postagger.config import ModelConfig
+    from postagger.train import resume as resume_training
     from postagger.train import train as run_training
     from postagger.vocab import Vocabulary
+
+    console = _stderr_console()
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if resume is not None:
+        given = [
+            p.name for p in ctx.command.params
+            if p.name not in ("resume", "help") and ctx.get_parameter_source(p.name).name != "DEFAULT"
+        ]  # fmt: skip
+        if given:
+            raise PostaggerError(
+                f"--resume continues a run with its own data and settings; drop {', '.join(given)}"
+            )
+        from postagger.modeldir import load_model_info
+
+        col = load_model_info(resume).config.column
+        with _TrainingProgress(console, col) as progress:
+            metrics = resume_training(resume, progress=progress)
+        _print_training_summary(console, metrics, col, resume)
+        return
+    if not train or not dev or output is None:
+        raise PostaggerError("give training files, --dev and --output (or --resume MODEL_DIR)")
 
     config = ModelConfig(
         column=column.value, word_repr=word_repr.value, min_count=min_count, word_dim=word_dim,
@@ -193,14 +225,15 @@ def train_cli(
         freeze_embeddings=freeze_embeddings, extend_vocab=extend_vocab,
     )  # fmt: skip
     loaded_vocab = Vocabulary.load(vocab) if vocab else None
-    console = _stderr_console()
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     with _TrainingProgress(console, column.value) as progress:
         metrics = run_training(
             train, dev, output, config, vocab=loaded_vocab, test_paths=test or (),
             command=_command_line(ctx), progress=progress, vectors=vectors,
         )  # fmt: skip
-    col = column.value
+    _print_training_summary(console, metrics, column.value, output)
+
+
+def _print_training_summary(console, metrics: dict, col: str, output: Path) -> None:
     summary = f"best epoch {metrics['best_epoch']}: dev {col} {metrics['dev'][col]:.4f}"
     if "test" in metrics:
         summary += f", test {col} {metrics['test'][col]:.4f}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from postagger.config import ModelConfig
 from postagger.conllu_io import Sentence, check_tags, read_treebank
 from postagger.errors import EXIT_INTERRUPTED, PostaggerError
 from postagger.evaluate import score
-from postagger.text import learn_rules
+from postagger.text import TokenizerRules, learn_rules
 from postagger.vocab import Vocabulary, build_vocabulary
 
 #: progress(event, data) with events "epoch_start", "batch", "epoch_end"
@@ -90,6 +91,10 @@ def library_versions() -> dict:
     }
 
 
+STATE_JSON = "training-state.json"
+STATE_ARRAYS = "training-state.npz"
+
+
 def train(
     train_paths: Sequence[str | Path],
     dev_paths: Sequence[str | Path],
@@ -109,15 +114,9 @@ def train(
     the model's provenance.
 
     Returns the metrics written to metrics.json. Raises `TrainingInterrupted` on Ctrl-C,
-    after the best model so far has been saved.
+    after the best model so far has been saved; `resume(output)` then continues the run.
     """
-    tf, keras = load_tensorflow()
-    from postagger.batching import drop_words, encode_sentence, keep_probabilities, length_batches
-    from postagger.model import build_model, compile_model
-    from postagger.modeldir import save_model_dir
-
     notify = progress or (lambda event, data: None)
-    started = time.monotonic()
     train_bank = Treebank.read(train_paths, config.column)
     dev_bank = Treebank.read(dev_paths, config.column)
     if vocab is None:
@@ -129,8 +128,14 @@ def train(
         raise PostaggerError(
             f"training data has tags missing from the vocabulary: {', '.join(sorted(unknown_tags))}"
         )
-    rules = learn_rules(train_bank.sentences)
-    embeddings, vectors_record = None, None
+    embeddings = None
+    provenance = {
+        "treebank": _treebank_name(train_paths),
+        "data": {"train": train_bank.files, "dev": dev_bank.files},
+        "libraries": library_versions(),
+        "seed": config.seed,
+        "command": command,
+    }
     if vectors is None and (config.freeze_embeddings or config.extend_vocab):
         raise PostaggerError("freezing or extending the embeddings needs pretrained vectors (--vectors)")
     if vectors is not None:
@@ -141,107 +146,201 @@ def train(
         alignment = align(vocab, vectors, config.extend_vocab, config.seed)
         vocab, embeddings = alignment.vocab, alignment.matrix
         config = dataclasses.replace(config, word_dim=alignment.coverage["dim"], vectors=Path(vectors).name)
-        vectors_record = {**fingerprint(vectors), "coverage": alignment.coverage}
+        provenance["vectors"] = {**fingerprint(vectors), "coverage": alignment.coverage}
         notify("vectors_coverage", alignment.coverage)
+    run = _Run(
+        Path(output), config, vocab, learn_rules(train_bank.sentences), train_bank, dev_bank,
+        {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)},
+        provenance,
+    )  # fmt: skip
+    return run.execute(notify, embeddings=embeddings)
 
-    keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
-    rng = np.random.default_rng(config.seed)
 
-    max_chars = config.max_word_chars
-    train_data = [
-        encode_sentence(s.forms, vocab, max_chars, s.tags(config.column)) for s in train_bank.sentences
-    ]
-    dev_data = [encode_sentence(s.forms, vocab, max_chars) for s in dev_bank.sentences]
-    keep = keep_probabilities(vocab, config.word_dropout)
+def resume(output: str | Path, progress: ProgressCallback | None = None) -> dict:
+    """Continue an interrupted `train` from its last finished epoch, with the same data and
+    settings; the result is the same as that of an uninterrupted run."""
+    from postagger.modeldir import load_model_info
 
-    model = build_model(config, vocab, embeddings)
-    compile_model(model, config)
-    export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
-    provenance = {
-        "treebank": _treebank_name(train_paths),
-        "data": {"train": train_bank.files, "dev": dev_bank.files},
-        "libraries": library_versions(),
-        "seed": config.seed,
-        "command": command,
-    }
-    if vectors_record:
-        provenance["vectors"] = vectors_record
-
-    best = {"dev": -1.0, "epoch": 0}
-    history = []
-    epoch = 0
-    n_batches = sum(1 for _ in length_batches(train_data, config.batch_size))
+    output = Path(output)
+    info = load_model_info(output)
+    if info.metrics.get("complete"):
+        raise PostaggerError("this training finished; there is nothing to resume", output)
     try:
-        for epoch in range(1, config.epochs + 1):
-            notify("epoch_start", {"epoch": epoch, "epochs": config.epochs, "batches": n_batches})
-            losses = []
-            for batch in length_batches(train_data, config.batch_size, rng):
-                words = drop_words(batch.words, keep, rng)
-                loss = model.train_on_batch(
-                    {"words": words, "chars": batch.chars}, batch.tags, sample_weight=batch.weights
-                )
-                losses.append(float(loss))
-                notify("batch", {"loss": float(np.mean(losses[-50:]))})
-            dev_tags = _predict(model, dev_data, vocab)
-            dev_acc = _accuracy(dev_tags, dev_bank.tags(config.column))
-            improved = dev_acc > best["dev"]
-            learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-            history.append(
-                {
-                    "epoch": epoch,
-                    "loss": float(np.mean(losses)),
-                    "dev": dev_acc,
-                    "learning_rate": learning_rate,
-                }
-            )
-            if improved:
-                best = {"dev": dev_acc, "epoch": epoch}
-                export.set_weights(model.get_weights())
-                metrics = {
-                    "complete": False,
-                    "best_epoch": epoch,
-                    "dev": {config.column: dev_acc},
-                    "history": history,
-                }
-                provenance["trained"] = _training_record(started, epoch, epoch)
-                save_model_dir(output, export, config, vocab, rules, metrics, provenance)
-            else:
-                model.optimizer.learning_rate = learning_rate * config.lr_decay
-            notify("epoch_end", {**history[-1], "best": improved})
-            if epoch - best["epoch"] >= config.patience > 0:
-                break
-    except KeyboardInterrupt:
-        if best["epoch"] == 0:
-            raise TrainingInterrupted(
-                "training interrupted before the first epoch ended; nothing saved"
-            ) from None
-        raise TrainingInterrupted(
-            f"training interrupted; the best model so far (epoch {best['epoch']}, "
-            f"dev {config.column} {best['dev']:.4f}) is in {output}"
+        state = json.loads((output / STATE_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise PostaggerError(
+            f"no usable {STATE_JSON}: the run was stopped before it could be saved", output
         ) from None
-
-    # Final scores with the best weights, written with the complete model directory.
-    metrics = {
-        "complete": True,
-        "best_epoch": best["epoch"],
-        "epochs_run": epoch,
-        "dev": _full_scores(export, dev_bank, vocab, config),
-        "history": history,
-    }
-    if test_paths:
-        test_bank = Treebank.read(test_paths, config.column)
-        provenance["data"]["test"] = test_bank.files
-        metrics["test"] = _full_scores(export, test_bank, vocab, config)
-    provenance["trained"] = _training_record(started, epoch, best["epoch"])
-    save_model_dir(output, export, config, vocab, rules, metrics, provenance)
-    return metrics
+    paths = state["data_paths"]
+    for split in ("train", "dev"):
+        recorded = [f["sha256"] for f in info.provenance["data"][split]]
+        if [_sha256_or_error(p) for p in paths[split]] != recorded:
+            raise PostaggerError(f"the {split} data changed since the run started; cannot resume", output)
+    column = info.config.column
+    run = _Run(
+        output, info.config, info.vocab, info.rules, Treebank.read(paths["train"], column),
+        Treebank.read(paths["dev"], column), paths, info.provenance,
+    )  # fmt: skip
+    return run.execute(progress or (lambda event, data: None), state=state)
 
 
-def _training_record(started: float, epochs_run: int, best_epoch: int) -> dict:
+def _absolute(paths: Sequence[str | Path]) -> list[str]:
+    return [str(Path(p).resolve()) for p in paths]
+
+
+def _sha256_or_error(path: str) -> str:
+    try:
+        return _sha256(path)
+    except OSError:
+        raise PostaggerError("training file is gone; cannot resume", path) from None
+
+
+@dataclass
+class _Run:
+    """One training run: everything the epoch loop needs, and its resumable state."""
+
+    output: Path
+    config: ModelConfig
+    vocab: Vocabulary
+    rules: TokenizerRules
+    train_bank: Treebank
+    dev_bank: Treebank
+    data_paths: dict
+    provenance: dict
+
+    def execute(self, notify: ProgressCallback, embeddings=None, state: dict | None = None) -> dict:
+        tf, keras = load_tensorflow()
+        from postagger.batching import drop_words, encode_sentence, keep_probabilities, length_batches
+        from postagger.model import build_model, compile_model
+        from postagger.modeldir import save_model_dir
+
+        config, vocab = self.config, self.vocab
+        started = time.monotonic()
+        keras.utils.set_random_seed(config.seed)
+        tf.config.experimental.enable_op_determinism()
+        rng = np.random.default_rng(config.seed)
+        max_chars = config.max_word_chars
+        train_data = [
+            encode_sentence(s.forms, vocab, max_chars, s.tags(config.column))
+            for s in self.train_bank.sentences
+        ]
+        dev_data = [encode_sentence(s.forms, vocab, max_chars) for s in self.dev_bank.sentences]
+        keep = keep_probabilities(vocab, config.word_dropout)
+        model = build_model(config, vocab, embeddings)
+        compile_model(model, config)
+        model.optimizer.build(model.trainable_variables)
+        export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
+
+        best, history, first_epoch, seconds_before = {"dev": -1.0, "epoch": 0}, [], 1, 0.0
+        if state is not None:
+            arrays = np.load(self.output / STATE_ARRAYS)
+            for i, variable in enumerate(model.variables):
+                variable.assign(arrays[f"model_{i}"])
+            for i, variable in enumerate(model.optimizer.variables):
+                variable.assign(arrays[f"optimizer_{i}"])
+            rng.bit_generator.state = state["rng"]
+            best, history = state["best"], state["history"]
+            first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
+            export.load_weights(self.output / "model.keras")
+
+        def elapsed() -> float:
+            return seconds_before + time.monotonic() - started
+
+        epoch = first_epoch - 1
+        n_batches = sum(1 for _ in length_batches(train_data, config.batch_size))
+        try:
+            for epoch in range(first_epoch, config.epochs + 1):
+                if epoch - best["epoch"] > config.patience > 0:
+                    break  # resumed right where the interrupted run would have stopped
+                notify("epoch_start", {"epoch": epoch, "epochs": config.epochs, "batches": n_batches})
+                losses = []
+                for batch in length_batches(train_data, config.batch_size, rng):
+                    words = drop_words(batch.words, keep, rng)
+                    loss = model.train_on_batch(
+                        {"words": words, "chars": batch.chars}, batch.tags, sample_weight=batch.weights
+                    )
+                    losses.append(float(loss))
+                    notify("batch", {"loss": float(np.mean(losses[-50:]))})
+                dev_acc = _accuracy(_predict(model, dev_data, vocab), self.dev_bank.tags(config.column))
+                improved = dev_acc > best["dev"]
+                learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+                history.append(
+                    {
+                        "epoch": epoch,
+                        "loss": float(np.mean(losses)),
+                        "dev": dev_acc,
+                        "learning_rate": learning_rate,
+                    }
+                )
+                if improved:
+                    best = {"dev": dev_acc, "epoch": epoch}
+                    export.set_weights(model.get_weights())
+                    metrics = {
+                        "complete": False,
+                        "best_epoch": epoch,
+                        "dev": {config.column: dev_acc},
+                        "history": history,
+                    }
+                    self.provenance["trained"] = _training_record(elapsed(), epoch, epoch)
+                    save_model_dir(self.output, export, config, vocab, self.rules, metrics, self.provenance)
+                else:
+                    model.optimizer.learning_rate = learning_rate * config.lr_decay
+                self._save_state(model, rng, epoch, best, history, elapsed())
+                notify("epoch_end", {**history[-1], "best": improved})
+                if epoch - best["epoch"] >= config.patience > 0:
+                    break
+        except KeyboardInterrupt:
+            if best["epoch"] == 0:
+                raise TrainingInterrupted(
+                    "training interrupted before the first epoch ended; nothing saved"
+                ) from None
+            raise TrainingInterrupted(
+                f"training interrupted; the best model so far (epoch {best['epoch']}, "
+                f"dev {config.column} {best['dev']:.4f}) is in {self.output}; "
+                f"`postagger train --resume {self.output}` continues"
+            ) from None
+
+        # Final scores with the best weights, written with the complete model directory
+        # (which no longer holds the training state).
+        metrics = {
+            "complete": True,
+            "best_epoch": best["epoch"],
+            "epochs_run": epoch,
+            "dev": _full_scores(export, self.dev_bank, vocab, config),
+            "history": history,
+        }
+        if self.data_paths["test"]:
+            test_bank = Treebank.read(self.data_paths["test"], config.column)
+            self.provenance["data"]["test"] = test_bank.files
+            metrics["test"] = _full_scores(export, test_bank, vocab, config)
+        self.provenance["trained"] = _training_record(elapsed(), epoch, best["epoch"])
+        save_model_dir(self.output, export, config, vocab, self.rules, metrics, self.provenance)
+        return metrics
+
+    def _save_state(self, model, rng, epoch: int, best: dict, history: list, seconds: float) -> None:
+        """Everything the next epochs depend on: all variables (weights, dropout seed states),
+        the optimizer's variables and the NumPy generator that shuffles and drops words."""
+        from postagger.atomic import atomic_output, atomic_write_text
+
+        arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
+        arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+        with atomic_output(self.output / STATE_ARRAYS, binary=True) as stream:
+            np.savez(stream, **arrays)
+        state = {
+            "epoch": epoch,
+            "best": best,
+            "history": history,
+            "rng": rng.bit_generator.state,
+            "seconds": seconds,
+            "data_paths": self.data_paths,
+        }
+        atomic_write_text(self.output / STATE_JSON, json.dumps(state, indent=1) + "\n")
+
+
+def _training_record(seconds: float, epochs_run: int, best_epoch: int) -> dict:
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": round(seconds, 1),
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,
     }

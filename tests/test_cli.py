@@ -219,3 +219,10 @@ def test_console_script_in_a_pipeline(tiny_model):
     assert proc.stderr == ""
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("postagger ")
+
+
+def test_resume_takes_nothing_else(tmp_path, tiny_model):
+    result = run("train", "--resume", tiny_model, "--epochs", "3")
+    assert_clean_error(result, 2, "drop epochs")
+    assert_clean_error(run("train", "--resume", tiny_model), 2, "nothing to resume")
+    assert_clean_error(run("train", TRAIN), 2, "give training files, --dev and --output")

@@ -78,3 +78,29 @@ def test_a_given_vocabulary_must_cover_the_training_tags(tmp_path):
     vocab = build_vocabulary(read_treebank([small]))
     with pytest.raises(PostaggerError, match="tags missing from the vocabulary"):
         train([TRAIN], [DEV], tmp_path / "m", ModelConfig(**TINY), vocab=vocab)
+
+
+def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path):
+    from postagger.tagger import Tagger
+    from postagger.train import resume
+
+    data = first_sentences(tmp_path, 12)
+    config = ModelConfig(**{**TINY, "epochs": 4, "patience": 0})
+    straight = train([data], [data], tmp_path / "straight", config)
+
+    def stop_at_epoch_three(event, info):
+        if event == "epoch_start" and info["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        train([data], [data], tmp_path / "resumed", config, progress=stop_at_epoch_three)
+    assert (tmp_path / "resumed" / "training-state.json").exists()
+    resumed = resume(tmp_path / "resumed")
+    assert resumed["history"] == straight["history"]
+    assert resumed["dev"] == straight["dev"]
+    a, b = Tagger.load(tmp_path / "straight").network, Tagger.load(tmp_path / "resumed").network
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert not (tmp_path / "resumed" / "training-state.json").exists()  # finished: nothing to resume
+    with pytest.raises(PostaggerError, match="nothing to resume"):
+        resume(tmp_path / "resumed")

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pickle
+
+from conftest import DEV, TEST, TRAIN
+
+from postagger.conllu_io import read_treebank
+
+
+def sentences(n=200):
+    return [s.forms for s in read_treebank([TRAIN, DEV, TEST])][:n]
+
+
+def test_tags_do_not_depend_on_the_batch(tiny_tagger):
+    data = sentences()
+    assert len(data) == 200
+    assert tiny_tagger.tag(data, batch_size=1) == tiny_tagger.tag(data, batch_size=64)
+
+
+def test_stream_keeps_input_order_across_windows(tiny_tagger):
+    data = sentences(50)
+    items = [(i, words) for i, words in enumerate(data)]
+    out = list(tiny_tagger.tag_stream(items, words=lambda item: item[1], window=7))
+    assert [item[0] for item, _ in out] == list(range(50))
+    assert [tags for _, tags in out] == tiny_tagger.tag(data)
+
+
+def test_empty_sentences_get_empty_tags(tiny_tagger):
+    assert tiny_tagger.tag([[], ["Hello"], []])[::2] == [[], []]
+
+
+def test_a_tagger_pickles_as_its_path(tiny_tagger):
+    again = pickle.loads(pickle.dumps(tiny_tagger))
+    assert again.path == tiny_tagger.path
+    assert again.tag(sentences(5)) == tiny_tagger.tag(sentences(5))
