@@ -80,6 +80,10 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
     missing = [name for name in FILES if not (path / name).is_file()]
     if missing:
         raise ModelError(f"not a complete model directory (missing {', '.join(missing)})", path)
+    root = path.resolve()
+    for name in FILES:
+        if not (path / name).resolve().is_relative_to(root):
+            raise ModelError("points outside the model directory (a link?); refusing to read it", path / name)
     meta = _read_json(path / "config.json")
     fmt = meta.get("format")
     if not isinstance(fmt, int):

@@ -86,3 +86,27 @@ def test_filling_upos_changes_nothing_else(text, data):
             assert bf[:3] + bf[4:] == af[:3] + af[4:]
         else:
             assert a == b
+
+
+@settings(max_examples=40, deadline=None)
+@given(document())
+def test_tag_conllu_changes_nothing_but_upos(tiny_tagger, text):
+    from postagger.formats import InputFormat, OutputFormat, Writer, read_items
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "doc.conllu"
+        path.write_bytes(text.encode("utf-8"))
+        out = io.StringIO(newline="")
+        writer = Writer(out, OutputFormat.conllu)
+        items = read_items(path, InputFormat.conllu, tiny_tagger.tokenizer)
+        for item, tags in tiny_tagger.tag_stream(items, words=lambda it: it.words):
+            writer.write(item, tags)
+    before, after = text.split("\n"), out.getvalue().split("\n")
+    assert len(before) == len(after)
+    for b, a in zip(before, after):
+        bf, af = b.split("\t"), a.split("\t")
+        if len(bf) == 10 and bf[0].isdigit():
+            assert bf[:3] + bf[4:] == af[:3] + af[4:]
+            assert af[3] in tiny_tagger.info.vocab.tags.items[1:]
+        else:
+            assert a == b

@@ -93,3 +93,11 @@ def test_the_default_model_is_found_in_a_wheel_layout_first(tmp_path):
     assert default_model_dir(source) == source.parent / "models" / "en_ewt"
     with pytest.raises(ModelError, match="default model is not installed"):
         default_model_dir(tmp_path / "elsewhere" / "postagger")
+
+
+def test_files_linked_from_outside_the_directory_are_refused(copy, tmp_path):
+    outside = tmp_path / "elsewhere.json"
+    (copy / "vocab.json").rename(outside)
+    (copy / "vocab.json").symlink_to(outside)
+    with pytest.raises(ModelError, match="points outside the model directory"):
+        load_model_info(copy)
