@@ -4,8 +4,10 @@
 
 Accuracy comes from `postagger evaluate --json` (gold tokenization). Speed is the wall
 time of the whole `postagger tag` process (start-up and model loading included) on the
-test file given as CoNLL-U and as one-sentence-per-line tokens, the median of N runs, with
-the peak RSS of the process. Prints a Markdown section for docs/BENCHMARKS.md.
+test file given as CoNLL-U, as one-sentence-per-line tokens and as raw text (its `# text`
+lines), with the NumPy engine (the default) and the Keras engine, the median of N runs,
+with the peak RSS of the process. It also checks that both engines give the same tags on
+every test word. Prints a Markdown section for docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -71,15 +73,24 @@ def main() -> None:
         sentences = [json.loads(line)["words"] for line in out.splitlines()]
         tokens_file.write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
         n_tokens = sum(len(s) for s in sentences)
+        text_file = Path(tmp) / "test.txt"
+        texts = [line[len("# text = ") :] for line in test.read_text(encoding="utf-8").splitlines()
+                 if line.startswith("# text = ")]  # fmt: skip
+        text_file.write_text("\n\n".join(texts) + "\n", encoding="utf-8")
         one_sentence = Path(tmp) / "one.tok"
         one_sentence.write_text("This is a test .\n", encoding="utf-8")
         speed = {}
+        keras_engine = ["--engine", "keras"]
         for label, cmd in (
+            ("conllu → conllu, Keras engine", [EXE, "tag", str(test), "--model", args.model, *keras_engine]),
+            ("one short sentence, Keras engine", [EXE, "tag", str(one_sentence), "--model", args.model,
+                                                  "--input-format", "tokens", *keras_engine]),
             ("conllu → conllu", [EXE, "tag", str(test), "--model", args.model]),
             ("tokens → tsv", [EXE, "tag", str(tokens_file), "--model", args.model,
                               "--input-format", "tokens", "--output-format", "tsv"]),
-            ("one short sentence (start-up)", [EXE, "tag", str(one_sentence), "--model", args.model,
-                                               "--input-format", "tokens"]),
+            ("text → conllu (tokenizer included)", [EXE, "tag", str(text_file), "--model", args.model]),
+            ("one short sentence", [EXE, "tag", str(one_sentence), "--model", args.model,
+                                    "--input-format", "tokens"]),
         ):  # fmt: skip
             times, peaks = [], []
             for _ in range(args.runs):
@@ -87,6 +98,15 @@ def main() -> None:
                 times.append(seconds)
                 peaks.append(peak)
             speed[label] = (statistics.median(times), max(peaks))
+
+    # the NumPy engine must give the Keras model's tags on every test sentence
+    from postagger import Tagger
+    from postagger.conllu_io import read_treebank
+
+    forms = [s.forms for s in read_treebank([test])]
+    numpy_tags = Tagger.load(args.model, "numpy").tag(forms)
+    keras_tags = Tagger.load(args.model, "keras").tag(forms)
+    differences = sum(a != b for x, y in zip(numpy_tags, keras_tags) for a, b in zip(x, y))
 
     model_bytes = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file())
     print(f"## Shipped model `{os.path.relpath(args.model, ROOT)}` ({date.today().isoformat()})\n")
@@ -103,8 +123,9 @@ def main() -> None:
     print("| input → output | wall time (s) | words/s | peak RSS (MiB) |")
     print("|---|---:|---:|---:|")
     for label, (seconds, peak) in speed.items():
-        rate = f"{n_tokens / seconds:,.0f}" if "start-up" not in label else "—"
+        rate = f"{n_tokens / seconds:,.0f}" if "short" not in label else "—"
         print(f"| {label} | {seconds:.2f} | {rate} | {peak:,} |")
+    print(f"\nNumPy and Keras engines on all {n_tokens:,} test words: {differences} different tags.")
 
 
 if __name__ == "__main__":

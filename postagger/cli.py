@@ -28,6 +28,12 @@ class Column(str, enum.Enum):
     xpos = "xpos"
 
 
+class Engine(str, enum.Enum):
+    auto = "auto"
+    numpy = "numpy"
+    keras = "keras"
+
+
 class WordRepr(str, enum.Enum):
     word = "word"
     chars = "chars"
@@ -396,6 +402,9 @@ def tag_cli(
         Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
+    engine: Annotated[
+        Engine, typer.Option(help="auto: NumPy when the model has weights.npz (fast start), else Keras.")
+    ] = Engine.auto,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
     from postagger.formats import guess_input_format
@@ -406,19 +415,19 @@ def tag_cli(
             raise PostaggerError("no such file" if not Path(path).exists() else "is not a file", path)
     from postagger.tagger import Tagger
 
-    tagger = Tagger.load(model)
+    tagger = Tagger.load(model, engine.value)
     plan = [(path, input_format or guess_input_format(path)) for path in inputs]
     if output is None:
-        _tag_to(sys.stdout, tagger, plan, output_format)
+        _tag_to(sys.stdout, tagger, plan, output_format, batch_size)
         sys.stdout.flush()
     else:
         from postagger.atomic import atomic_output
 
         with atomic_output(output) as stream:
-            _tag_to(stream, tagger, plan, output_format)
+            _tag_to(stream, tagger, plan, output_format, batch_size)
 
 
-def _tag_to(stream, tagger, plan, out_fmt) -> None:
+def _tag_to(stream, tagger, plan, out_fmt, batch_size: int) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from postagger.formats import Writer, read_items
@@ -436,7 +445,7 @@ def _tag_to(stream, tagger, plan, out_fmt) -> None:
         task = progress.add_task("tag", total=None)
         for path, in_fmt in plan:
             items = read_items(path, in_fmt, tagger.tokenizer)
-            for item, tags in tagger.tag_stream(items, words=lambda it: it.words):
+            for item, tags in tagger.tag_stream(items, words=lambda it: it.words, batch_size=batch_size):
                 writer.write(item, tags)
                 progress.advance(task)
 

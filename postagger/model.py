@@ -122,11 +122,3 @@ def compile_model(model: keras.Model, config: ModelConfig) -> None:
 def token_loss() -> keras.losses.Loss:
     """Cross-entropy averaged over tokens with weight 1 (padding has weight 0)."""
     return keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
-
-
-def predict_tag_ids(model: keras.Model, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Best tag id and its probability per token; the padding tag is never predicted."""
-    probs = np.asarray(model.predict_on_batch(inputs))
-    probs[..., PAD_ID] = -1.0
-    best = probs.argmax(-1)
-    return best, np.take_along_axis(probs, best[..., None], -1)[..., 0]

@@ -6,6 +6,7 @@
     tokenizer.json   tokenization rules learned from the training treebank
     metrics.json     dev (and test) scores
     model.keras      the network's weights
+    weights.npz      the same weights as NumPy arrays, for tagging without TensorFlow
 
 Loading never deserialises code: the network is rebuilt from config.json with
 `build_model` and only the weights are read from model.keras.
@@ -14,6 +15,7 @@ Loading never deserialises code: the network is rebuilt from config.json with
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from postagger.vocab import Vocabulary
 
 MODEL_FORMAT = 1
 FILES = ("config.json", "vocab.json", "tokenizer.json", "metrics.json", "model.keras")
+WEIGHTS_FILE = "weights.npz"  # the same weights as plain arrays (optional: tagging without TensorFlow)
 
 
 @dataclass
@@ -137,9 +140,49 @@ def save_model_dir(
         (tmp / "tokenizer.json").write_text(dump(rules.to_json()), encoding="utf-8")
         (tmp / "metrics.json").write_text(dump(metrics), encoding="utf-8")
         model.save(tmp / "model.keras")
+        save_weight_arrays(tmp / WEIGHTS_FILE, model)
 
 
-def load_network(info: ModelInfo):
+def save_weight_arrays(path: Path, model) -> None:
+    """The weights as plain NumPy arrays by layer/variable name, for tagging without TensorFlow."""
+    import numpy as np
+
+    from postagger.atomic import atomic_output
+    from postagger.inference import weight_arrays
+
+    with atomic_output(path, binary=True) as stream:
+        np.savez(stream, **weight_arrays(model))
+
+
+def load_network(info: ModelInfo, engine: str = "auto"):
+    """The network for tagging: NumPy from weights.npz when the model has it (engine "auto"
+    or "numpy"), else (or with engine "keras") the Keras model."""
+    npz = info.path / WEIGHTS_FILE
+    if engine == "numpy" or (engine == "auto" and npz.is_file()):
+        return _load_numpy(info, npz)
+    return load_keras_network(info)
+
+
+def _load_numpy(info: ModelInfo, npz: Path):
+    from postagger.inference import NumpyNetwork
+
+    if not npz.resolve().is_relative_to(info.path.resolve()):
+        raise ModelError("points outside the model directory (a link?); refusing to read it", npz)
+    try:
+        network = NumpyNetwork.load(info.config, npz)
+    except FileNotFoundError:
+        raise ModelError("missing: this model can only be used with --engine keras", npz) from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ModelError(f"damaged or truncated ({type(err).__name__}: {err})", npz) from None
+    expected = {"words": len(info.vocab.words), "chars": len(info.vocab.chars), "tags": len(info.vocab.tags)}
+    if network.sizes() != {k: v for k, v in expected.items() if k in network.sizes()}:
+        raise ModelError(
+            f"weights of sizes {network.sizes()} do not belong to this vocabulary {expected}", npz
+        )
+    return network
+
+
+def load_keras_network(info: ModelInfo):
     """Rebuild the network from the config and read its weights (no code deserialisation)."""
     from postagger.model import build_model
 

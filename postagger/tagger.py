@@ -28,10 +28,14 @@ class Tagger:
         self.tokenizer = Tokenizer(info.rules)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> Tagger:
-        """Load a model directory (default: the shipped English model)."""
+    def load(cls, path: str | Path | None = None, engine: str = "auto") -> Tagger:
+        """Load a model directory (default: the shipped English model).
+
+        `engine` "auto" computes with NumPy when the model has weights.npz (no TensorFlow
+        import: fast start-up), "numpy" insists on it, "keras" uses the Keras model.
+        """
         info = load_model_info(path)
-        return cls(info, load_network(info))
+        return cls(info, load_network(info, engine))
 
     def __reduce__(self):
         return (Tagger.load, (str(self.info.path),))
@@ -58,7 +62,7 @@ class Tagger:
         """Tag a stream lazily, in input order: `window` items at a time are grouped by
         length into batches, so memory stays bounded however long the stream is."""
         from postagger.batching import encode_sentence, length_batches
-        from postagger.model import predict_tag_ids
+        from postagger.inference import predict_tag_ids
 
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
         iterator = iter(items)

@@ -354,7 +354,7 @@ def _treebank_name(paths: Sequence[str | Path]) -> str:
 
 def _predict(model, data, vocab: Vocabulary) -> list[list[str]]:
     from postagger.batching import length_batches
-    from postagger.model import predict_tag_ids
+    from postagger.inference import predict_tag_ids
 
     out: list[list[str]] = [[] for _ in data]
     for batch in length_batches(data, 64):

@@ -259,14 +259,14 @@ def embedding_rows(source: str | Path, limit: int) -> tuple[list[str], np.ndarra
     word embedding layer (reserved ids left out)."""
     source = Path(source)
     if source.is_dir():
-        from postagger.modeldir import load_model_info, load_network
+        from postagger.modeldir import load_keras_network, load_model_info
 
         info = load_model_info(source)
         if info.config.word_repr == "chars":
             raise PostaggerError(
                 "the model has no word embedding (it was trained with --word-repr chars)", source
             )
-        matrix = np.asarray(load_network(info).get_layer("word_embedding").get_weights()[0])
+        matrix = np.asarray(load_keras_network(info).get_layer("word_embedding").get_weights()[0])
         return info.vocab.words.items[2:][:limit], matrix[2:][:limit], None
     if not source.exists():
         raise PostaggerError("no such file or model directory", source)

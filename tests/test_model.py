@@ -66,7 +66,7 @@ def test_loss_is_a_per_token_mean():
 
 
 def test_the_padding_tag_is_never_predicted(setup):
-    from postagger.model import predict_tag_ids
+    from postagger.inference import predict_tag_ids
 
     model, data = setup
     dense = model.get_layer("tags")

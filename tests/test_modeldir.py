@@ -45,7 +45,7 @@ def test_unknown_settings_are_refused(copy):
 
 
 def test_truncated_json_and_weights(copy):
-    from postagger.modeldir import load_network
+    from postagger.modeldir import load_keras_network, load_network
 
     text = (copy / "vocab.json").read_text()
     (copy / "vocab.json").write_text(text[: len(text) // 2])
@@ -55,17 +55,23 @@ def test_truncated_json_and_weights(copy):
     data = (copy / "model.keras").read_bytes()
     (copy / "model.keras").write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelError, match="model.keras: cannot read the weights"):
+        load_keras_network(load_model_info(copy))
+    data = (copy / "weights.npz").read_bytes()
+    (copy / "weights.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="weights.npz: damaged or truncated"):
         load_network(load_model_info(copy))
 
 
 @pytest.mark.filterwarnings("ignore:Skipping nested container")
 def test_weights_from_another_vocabulary_are_refused(copy):
-    from postagger.modeldir import load_network
+    from postagger.modeldir import load_keras_network, load_network
 
     vocab = json.loads((copy / "vocab.json").read_text())
     vocab["words"] = vocab["words"][:-5]
     (copy / "vocab.json").write_text(json.dumps(vocab))
-    with pytest.raises(ModelError, match="does not belong"):
+    with pytest.raises(ModelError, match="not belong"):
+        load_keras_network(load_model_info(copy))
+    with pytest.raises(ModelError, match="not belong"):
         load_network(load_model_info(copy))
 
 

@@ -1,0 +1,67 @@
+"""The NumPy forward pass must compute what the Keras model computes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import DEV, TEST, TRAIN
+
+from postagger.batching import encode_sentence, length_batches
+from postagger.conllu_io import read_treebank
+
+
+@pytest.fixture(scope="module")
+def networks(tiny_model):
+    from postagger.modeldir import load_keras_network, load_model_info, load_network
+
+    info = load_model_info(tiny_model)
+    return info, load_network(info, "numpy"), load_keras_network(info)
+
+
+def test_numpy_and_keras_give_the_same_probabilities(networks):
+    info, numpy_net, keras_net = networks
+    forms = [s.forms for s in read_treebank([TRAIN, DEV, TEST])]
+    forms.append(["x" * 300, "Zanzibarification", "."])  # long and unseen words
+    data = [encode_sentence(f, info.vocab, info.config.max_word_chars) for f in forms]
+    for batch in length_batches(data, 16):
+        expected = np.asarray(keras_net.predict_on_batch(batch.inputs))
+        got = numpy_net.predict_on_batch(batch.inputs)
+        real = batch.weights.astype(bool)
+        np.testing.assert_allclose(got[real], expected[real], atol=1e-5)
+        assert (got[real].argmax(-1) == expected[real].argmax(-1)).all()
+
+
+def test_tagger_engines_agree(tiny_model):
+    from postagger import Tagger
+
+    forms = [s.forms for s in read_treebank([TEST])]
+    assert Tagger.load(tiny_model, "numpy").tag(forms) == Tagger.load(tiny_model, "keras").tag(forms)
+
+
+def test_tagging_with_numpy_never_imports_tensorflow(tiny_model):
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from postagger.cli import app\n"
+        f"r = CliRunner().invoke(app, ['tag', '--model', {str(tiny_model)!r}], input='A test.\\n')\n"
+        "assert r.exit_code == 0 and 'PUNCT' in r.stdout, r.output\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_model_without_weights_npz_falls_back_to_keras(tiny_model, tmp_path):
+    import shutil
+
+    from postagger import Tagger
+    from postagger.errors import ModelError
+
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_model, copy)
+    (copy / "weights.npz").unlink()
+    assert Tagger.load(copy).tag([["A", "test"]]) == Tagger.load(tiny_model).tag([["A", "test"]])
+    with pytest.raises(ModelError, match="only be used with --engine keras"):
+        Tagger.load(copy, "numpy")
