@@ -59,8 +59,11 @@ class NumpyNetwork:
         for i in range(1, config.lstm_layers + 1):
             # forward kernel, recurrent kernel, bias, then the same for the backward LSTM
             kf, uf, bf, kb, ub, bb = (w[f"bilstm_{i}/{j}"] for j in range(6))
+            # sigmoid(z) = (tanh(z/2) + 1) / 2: halving the input, forget and output gates'
+            # weights (exact in floating point) lets one tanh serve all four gates
+            kf, uf, bf, kb, ub, bb = (_halve_sigmoid_gates(a) for a in (kf, uf, bf, kb, ub, bb))
             # one product for both directions' input projections
-            self.layers.append((np.concatenate([kf, kb], 1), np.concatenate([bf, bb]), uf, ub))
+            self.layers.append((np.concatenate([kf, kb], -1), np.concatenate([bf, bb]), uf, ub))
         self.output_kernel = w["tags/0"]
         self.output_bias = w["tags/1"]
 
@@ -90,54 +93,72 @@ class NumpyNetwork:
         x = parts[0] if len(parts) == 1 else np.concatenate(parts, -1)
         for layer in self.layers:
             x = self._bilstm(x, mask, *layer)
-        logits = x @ self.output_kernel + self.output_bias
+        batch, time, dim = x.shape
+        logits = (x.reshape(-1, dim) @ self.output_kernel + self.output_bias).reshape(batch, time, -1)
         logits -= logits.max(-1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(-1, keepdims=True)
         return probs
 
     def _chars(self, chars: np.ndarray) -> np.ndarray:
+        """Character CNN vectors, computed once per distinct word of the batch."""
         batch, time, width = chars.shape
-        flat = chars.reshape(-1, width)
+        distinct, inverse = np.unique(chars.reshape(-1, width), axis=0, return_inverse=True)
+        return self._char_cnn(distinct)[inverse.reshape(-1)].reshape(batch, time, -1)
+
+    def _char_cnn(self, flat: np.ndarray) -> np.ndarray:
+        width = flat.shape[1]
         real = flat != PAD_ID
         x = self.char_embedding[flat] * real[..., None]
-        kernel = self.char_kernel  # (k, dim, filters)
-        k = kernel.shape[0]
+        k, dim, filters = self.char_kernel.shape
         left = (k - 1) // 2
         padded = np.pad(x, ((0, 0), (left, k - 1 - left), (0, 0)))
-        out = self.char_bias + sum(padded[:, j : j + width] @ kernel[j] for j in range(k))
+        # all k-character windows side by side: one matrix product for the convolution
+        windows = np.concatenate([padded[:, j : j + width] for j in range(k)], -1)
+        out = windows.reshape(-1, k * dim) @ self.char_kernel.reshape(k * dim, filters) + self.char_bias
+        out = out.reshape(len(flat), width, filters)
         np.maximum(out, 0, out=out)
         out = np.where(real[..., None], out, np.float32(-1e9)).max(1)
-        out = np.where(real.any(1, keepdims=True), out, np.float32(0))
-        return out.reshape(batch, time, -1)
+        return np.where(real.any(1, keepdims=True), out, np.float32(0))
 
     @staticmethod
     def _bilstm(x, mask, kernel, bias, u_forward, u_backward) -> np.ndarray:
-        batch, time, _ = x.shape
+        batch, time, dim = x.shape
         units = u_forward.shape[0]
-        projected = x @ kernel + bias  # (batch, time, 8 units): forward gates, then backward
-        out = np.zeros((batch, time, 2 * units), dtype=np.float32)
-        for offset, u, steps in (
-            (0, u_forward, range(time)),
-            (4 * units, u_backward, range(time - 1, -1, -1)),
-        ):
+        # input projections of every step for both directions, laid out time-major
+        projected = (x.reshape(-1, dim) @ kernel + bias).reshape(batch, time, 8 * units)
+        projected = np.ascontiguousarray(projected.transpose(1, 0, 2))
+        real = np.ascontiguousarray(mask.T[..., None], dtype=np.float32)  # (time, batch, 1)
+        out = np.empty((time, batch, 2 * units), dtype=np.float32)
+        for backward, u in ((False, u_forward), (True, u_backward)):
             h = np.zeros((batch, units), dtype=np.float32)
             c = np.zeros((batch, units), dtype=np.float32)
-            column = 0 if offset == 0 else units
-            for t in steps:
-                z = projected[:, t, offset : offset + 4 * units] + h @ u
-                i = _sigmoid(z[:, :units])
-                f = _sigmoid(z[:, units : 2 * units])
-                g = np.tanh(z[:, 2 * units : 3 * units])
-                o = _sigmoid(z[:, 3 * units :])
-                c_new = f * c + i * g
-                h_new = o * np.tanh(c_new)
-                m = mask[:, t : t + 1]
-                c = np.where(m, c_new, c)
-                h = np.where(m, h_new, h)
-                out[:, t, column : column + units] = h
-        return out
+            gates = slice(4 * units, 8 * units) if backward else slice(0, 4 * units)
+            column = slice(units, 2 * units) if backward else slice(0, units)
+            for t in range(time - 1, -1, -1) if backward else range(time):
+                z = h @ u
+                z += projected[t, :, gates]
+                np.tanh(z, out=z)
+                z[:, : 2 * units] += 1.0  # input and forget gates: sigmoid = (tanh + 1) / 2
+                z[:, : 2 * units] *= 0.5
+                z[:, 3 * units :] += 1.0  # output gate
+                z[:, 3 * units :] *= 0.5
+                c *= z[:, units : 2 * units]
+                c += z[:, :units] * z[:, 2 * units : 3 * units]
+                h = np.tanh(c)
+                h *= z[:, 3 * units :]
+                if backward:
+                    # right padding: the backward pass meets a sentence's padding first,
+                    # and must start from a zero state at its last real word
+                    c *= real[t]
+                    h *= real[t]
+                out[t, :, column] = h
+        return out.transpose(1, 0, 2)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * z) + 1.0)  # = 1 / (1 + exp(-z)), without overflow warnings
+def _halve_sigmoid_gates(a: np.ndarray) -> np.ndarray:
+    """Multiply the input, forget and output gate blocks (Keras order i, f, c, o) by 1/2."""
+    units = a.shape[-1] // 4
+    scale = np.full(a.shape[-1], 0.5, dtype=np.float32)
+    scale[2 * units : 3 * units] = 1.0
+    return a * scale
