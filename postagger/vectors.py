@@ -84,24 +84,27 @@ def _open_lines(path: Path) -> Iterator[bytes]:
 
 
 def _read_text(path: Path, wanted: set[str], extra: int) -> VectorTable:
+    """Stream a word2vec-text file. The hot loop works on raw bytes: it counts each line's
+    fields without copying it and compares words as bytes, decoding and parsing only the
+    rows it keeps (fastText writes a space before each line's end; it is allowed)."""
     rows: dict[str, np.ndarray] = {}
     others: list[tuple[str, np.ndarray]] = []
+    wanted_bytes = {w.encode("utf-8") for w in wanted}
+    kept = set()
     dim = None
-    for number, raw in enumerate(_open_lines(path), 1):
-        body = raw.rstrip(b"\r\n").strip(b" ")
+    lines = enumerate(_open_lines(path), 1)
+    for number, raw in lines:
         if number == 1:
-            body = body.removeprefix(b"\xef\xbb\xbf")
-            header = body.split()
-            if len(header) == 2 and all(h.isdigit() for h in header):
-                dim = int(header[1])
-                if dim < 1:
-                    raise PostaggerError("header gives a dimension of 0", path, 1)
+            dim = _header(path, raw)
+            if dim is not None:
                 continue
-            if len(header) < 2 or (len(header) == 2 and header[0].isdigit()):
-                raise PostaggerError("bad header: expected 'WORDS DIMENSION' or a first vector row", path, 1)
-        if not body:
+        cut = raw.find(b" ")
+        if cut <= 0:
+            if raw.strip():
+                raise PostaggerError("expected a word followed by its values", path, number)
             continue
-        fields = body.count(b" ")
+        end = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0)
+        fields = raw.count(b" ", cut, end) - (raw[end - 1 : end] == b" ")
         if dim is None:
             dim = fields
         if fields != dim:
@@ -110,29 +113,39 @@ def _read_text(path: Path, wanted: set[str], extra: int) -> VectorTable:
                 path,
                 number,
             )
-        cut = body.index(b" ")
+        word_bytes = raw[:cut].removeprefix(b"\xef\xbb\xbf") if number == 1 else raw[:cut]
+        if word_bytes in kept or (word_bytes not in wanted_bytes and len(others) >= extra):
+            continue
+        kept.add(word_bytes)
         try:
-            word = body[:cut].decode("utf-8")
+            word = word_bytes.decode("utf-8")
         except UnicodeDecodeError:
             raise PostaggerError("the word is not valid UTF-8", path, number) from None
-        keep = word in wanted and word not in rows
-        if not keep and len(others) < extra and word not in rows:
-            keep = True
-        if not keep:
-            continue
         try:
-            vector = np.array(body[cut + 1 :].split(b" "), dtype=np.float32)
+            vector = np.array(raw[cut + 1 : end].split(), dtype=np.float32)
         except ValueError:
             raise PostaggerError("a value is not a number", path, number) from None
         if not np.isfinite(vector).all():
             raise PostaggerError("a value is not a finite number", path, number)
-        if word in wanted:
+        if word_bytes in wanted_bytes:
             rows[word] = vector
         else:
             others.append((word, vector))
     if dim is None:
         raise PostaggerError("no vectors in the file", path)
     return VectorTable(dim, rows, others)
+
+
+def _header(path: Path, raw: bytes) -> int | None:
+    """The dimension from a 'COUNT DIM' header line, or None when the first line is a row."""
+    parts = raw.removeprefix(b"\xef\xbb\xbf").split()
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        if int(parts[1]) < 1:
+            raise PostaggerError("header gives a dimension of 0", path, 1)
+        return int(parts[1])
+    if len(parts) < 2 or (len(parts) == 2 and parts[0].isdigit()):
+        raise PostaggerError("bad header: expected 'WORDS DIMENSION' or a first vector row", path, 1)
+    return None
 
 
 @dataclass
