@@ -38,7 +38,7 @@ def test_model_directory_records_config_vocab_provenance_and_scores(tiny_model):
     for split in ("dev", "test"):
         assert 0.5 < metrics[split]["upos"] <= 1 and "upos_oov" in metrics[split]
     assert {p.name for p in tiny_model.iterdir()} == {
-        "config.json", "vocab.json", "tokenizer.json", "metrics.json", "model.keras"
+        "config.json", "vocab.json", "tokenizer.json", "metrics.json", "model.keras", "weights.npz"
     }  # fmt: skip
 
 
@@ -49,7 +49,7 @@ def test_same_seed_same_weights(tmp_path):
     config = ModelConfig(**{**TINY, "epochs": 2})
     train([data], [data], tmp_path / "a", config)
     train([data], [data], tmp_path / "b", config)
-    a, b = Tagger.load(tmp_path / "a").network, Tagger.load(tmp_path / "b").network
+    a, b = Tagger.load(tmp_path / "a", "keras").network, Tagger.load(tmp_path / "b", "keras").network
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
 
@@ -98,7 +98,8 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path):
     resumed = resume(tmp_path / "resumed")
     assert resumed["history"] == straight["history"]
     assert resumed["dev"] == straight["dev"]
-    a, b = Tagger.load(tmp_path / "straight").network, Tagger.load(tmp_path / "resumed").network
+    a = Tagger.load(tmp_path / "straight", "keras").network
+    b = Tagger.load(tmp_path / "resumed", "keras").network
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
     assert not (tmp_path / "resumed" / "training-state.json").exists()  # finished: nothing to resume
