@@ -243,7 +243,7 @@ def _print_training_summary(console, metrics: dict, col: str, output: Path) -> N
     summary = f"best epoch {metrics['best_epoch']}: dev {col} {metrics['dev'][col]:.4f}"
     if "test" in metrics:
         summary += f", test {col} {metrics['test'][col]:.4f}"
-    console.print(f"{summary} → {output}")
+    console.print(f"{summary} → {output}", soft_wrap=True)
 
 
 def _command_line(ctx: typer.Context) -> str:
@@ -309,7 +309,9 @@ class _TrainingProgress:
         elif event == "epoch_end":
             mark = "  [green]best[/green]" if data["best"] else ""
             dev = f"dev {self.column} {data['dev']:.4f}"
-            self.console.print(f"epoch {data['epoch']:>3}  loss {data['loss']:.4f}  {dev}{mark}")
+            self.console.print(
+                f"epoch {data['epoch']:>3}  loss {data['loss']:.4f}  {dev}{mark}", soft_wrap=True
+            )
 
 
 def _coverage_table(coverage: dict):
