@@ -20,7 +20,6 @@ from conllu.parser import parse_dict_value
 from postagger.errors import PostaggerError
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
-TAG_COLUMNS = ("upos", "xpos")
 
 _WORD_ID = re.compile(r"[1-9][0-9]*")
 _RANGE_ID = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)")
