@@ -84,8 +84,8 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
     if missing:
         raise ModelError(f"not a complete model directory (missing {', '.join(missing)})", path)
     root = path.resolve()
-    for name in FILES:
-        if not (path / name).resolve().is_relative_to(root):
+    for name in (*FILES, WEIGHTS_FILE):
+        if (path / name).exists() and not (path / name).resolve().is_relative_to(root):
             raise ModelError("points outside the model directory (a link?); refusing to read it", path / name)
     meta = _read_json(path / "config.json")
     fmt = meta.get("format")
@@ -166,8 +166,6 @@ def load_network(info: ModelInfo, engine: str = "auto"):
 def _load_numpy(info: ModelInfo, npz: Path):
     from postagger.inference import NumpyNetwork
 
-    if not npz.resolve().is_relative_to(info.path.resolve()):
-        raise ModelError("points outside the model directory (a link?); refusing to read it", npz)
     try:
         network = NumpyNetwork.load(info.config, npz)
     except FileNotFoundError:
@@ -175,10 +173,9 @@ def _load_numpy(info: ModelInfo, npz: Path):
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise ModelError(f"damaged or truncated ({type(err).__name__}: {err})", npz) from None
     expected = {"words": len(info.vocab.words), "chars": len(info.vocab.chars), "tags": len(info.vocab.tags)}
-    if network.sizes() != {k: v for k, v in expected.items() if k in network.sizes()}:
-        raise ModelError(
-            f"weights of sizes {network.sizes()} do not belong to this vocabulary {expected}", npz
-        )
+    sizes = network.sizes()
+    if sizes != {k: v for k, v in expected.items() if k in sizes}:
+        raise ModelError(f"weights of sizes {sizes} do not belong to this vocabulary {expected}", npz)
     return network
 
 
