@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from postagger.batching import EncodedSentence, length_batches
 from postagger.config import ModelConfig
 from postagger.vocab import PAD_ID
 
@@ -32,6 +33,18 @@ def predict_tag_ids(network, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray,
     probs[..., PAD_ID] = -1.0
     best = probs.argmax(-1)
     return best, np.take_along_axis(probs, best[..., None], -1)[..., 0]
+
+
+def predict_tags(
+    network, data: list[EncodedSentence], tags: list[str], batch_size: int = 64
+) -> list[list[str]]:
+    """The tag strings of encoded sentences, batched by length, in input order."""
+    out: list[list[str]] = [[] for _ in data]
+    for batch in length_batches(data, batch_size):
+        best, _ = predict_tag_ids(network, batch.inputs)
+        for row, i in enumerate(batch.index):
+            out[i] = [tags[t] for t in best[row, : len(data[i].words)]]
+    return out
 
 
 def weight_arrays(model) -> dict[str, np.ndarray]:

@@ -61,8 +61,8 @@ class Tagger:
     ) -> Iterator[tuple[T, list[str]]]:
         """Tag a stream lazily, in input order: `window` items at a time are grouped by
         length into batches, so memory stays bounded however long the stream is."""
-        from postagger.batching import encode_sentence, length_batches
-        from postagger.inference import predict_tag_ids
+        from postagger.batching import encode_sentence
+        from postagger.inference import predict_tags
 
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
         iterator = iter(items)
@@ -71,9 +71,6 @@ class Tagger:
             results: list[list[str]] = [[] for _ in chunk]
             nonempty = [i for i, f in enumerate(forms) if f]
             encoded = [encode_sentence(forms[i], vocab, max_chars) for i in nonempty]
-            for batch in length_batches(encoded, batch_size):
-                best, _ = predict_tag_ids(self.network, batch.inputs)
-                for row, position in enumerate(batch.index):
-                    i = nonempty[position]
-                    results[i] = [vocab.tags.items[t] for t in best[row, : len(forms[i])]]
+            for i, tags in zip(nonempty, predict_tags(self.network, encoded, vocab.tags.items, batch_size)):
+                results[i] = tags
             yield from zip(chunk, results)

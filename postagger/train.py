@@ -353,15 +353,9 @@ def _treebank_name(paths: Sequence[str | Path]) -> str:
 
 
 def _predict(model, data, vocab: Vocabulary) -> list[list[str]]:
-    from postagger.batching import length_batches
-    from postagger.inference import predict_tag_ids
+    from postagger.inference import predict_tags
 
-    out: list[list[str]] = [[] for _ in data]
-    for batch in length_batches(data, 64):
-        best, _ = predict_tag_ids(model, batch.inputs)
-        for row, i in enumerate(batch.index):
-            out[i] = [vocab.tags.items[t] for t in best[row, : len(data[i].words)]]
-    return out
+    return predict_tags(model, data, vocab.tags.items)
 
 
 def _accuracy(predicted: list[list[str]], gold: list[list[str]]) -> float:
