@@ -148,6 +148,12 @@ def _header(path: Path, raw: bytes) -> int | None:
     return None
 
 
+def wanted_words(vocab: Vocabulary) -> set[str]:
+    """The rows a vocabulary can use: every word form (reserved ids aside) and its lower case."""
+    forms = vocab.words.items[2:]
+    return set(forms) | {f.lower() for f in forms}
+
+
 @dataclass
 class Alignment:
     """An embedding matrix for a vocabulary (possibly extended), and how it was filled."""
@@ -166,8 +172,7 @@ def align(vocab: Vocabulary, path: str | Path, extend_vocab: int = 0, seed: int 
     embedding at tagging time. Their training count stays 0, so they still count as OOV.
     """
     forms = vocab.words.items[2:]
-    wanted = set(forms) | {f.lower() for f in forms}
-    table = read_vectors(path, wanted, extra=extend_vocab)
+    table = read_vectors(path, wanted_words(vocab), extra=extend_vocab)
     known = set(vocab.words.items)
     added = [(w, v) for w, v in table.extra if w not in known][:extend_vocab]
     if added:
@@ -301,8 +306,7 @@ def extract(source: str | Path, vocab: Vocabulary, output: str | Path, extend_vo
     from postagger.atomic import atomic_output
 
     forms = vocab.words.items[2:]
-    wanted = set(forms) | {f.lower() for f in forms}
-    table = read_vectors(source, wanted, extra=extend_vocab)
+    table = read_vectors(source, wanted_words(vocab), extra=extend_vocab)
     rows = dict(table.rows)
     if table.subword is not None:
         for form in forms:
