@@ -2,8 +2,8 @@
 
 Text files are read as a stream: only the rows a vocabulary needs (plus the first N other
 words, for `--extend-vocab`) are kept, so memory grows with the words kept, never with the
-file. Every line is checked for the right number of fields; the floats of the rows kept are
-parsed and checked. fastText `.bin` models (through the `fasttext` package) also give
+file. Every block of lines is checked for the right number of fields (a bad block is then
+walked line by line to name the bad line); the floats of the rows kept are parsed and checked. fastText `.bin` models (through the `fasttext` package) also give
 vectors for words without a row of their own, built from their character n-grams.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -74,66 +75,152 @@ def _read_bin(path: Path, wanted: set[str], extra: int) -> VectorTable:
     return VectorTable(dim, rows, others, subword=model.get_word_vector)
 
 
-def _open_lines(path: Path) -> Iterator[bytes]:
+_BLOCK_BYTES = 1 << 23
+
+
+def _open_blocks(path: Path) -> Iterator[bytes]:
+    """The file's first line alone, then blocks of about 8 MiB of whole lines."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as stream:
-            yield from stream
+            yield stream.readline()
+            while block := stream.read(_BLOCK_BYTES):
+                if not block.endswith(b"\n"):
+                    block += stream.readline()
+                yield block
     except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
         raise PostaggerError(f"cannot read: {err}", path) from None
 
 
 def _read_text(path: Path, wanted: set[str], extra: int) -> VectorTable:
-    """Stream a word2vec-text file. The hot loop works on raw bytes: it counts each line's
-    fields without copying it and compares words as bytes, decoding and parsing only the
-    rows it keeps (fastText writes a space before each line's end; it is allowed)."""
-    rows: dict[str, np.ndarray] = {}
-    others: list[tuple[str, np.ndarray]] = []
-    wanted_bytes = {w.encode("utf-8") for w in wanted}
-    kept = set()
-    dim = None
-    lines = enumerate(_open_lines(path), 1)
-    for number, raw in lines:
-        if number == 1:
-            dim = _header(path, raw)
-            if dim is not None:
+    """Stream a word2vec-text file, block by block.
+
+    Each block is checked as a whole with a few C-speed counts: its lines must hold
+    exactly `dim` separating spaces each (fastText writes a space before each line's end; it
+    is allowed). Only a block that fails the check is walked line by line, to name the first
+    bad line. The words are then compared as bytes, and only the rows kept are decoded and
+    their floats parsed and checked.
+    """
+    reader = _TextReader(path, {w.encode("utf-8") for w in wanted}, extra)
+    blocks = _open_blocks(path)
+    first = next(blocks)
+    if not first:
+        raise PostaggerError("no vectors in the file", path)
+    reader.dim = _header(path, first)
+    number = 1 if reader.dim is not None else 0  # lines before the next block
+    if reader.dim is None:  # no header: the first line is a row and gives the dimension
+        first = first.removeprefix(b"\xef\xbb\xbf")
+        reader.dim = _fields(path, first.removesuffix(b"\n"), 1)
+        blocks = itertools.chain([first], blocks)
+    for block in blocks:
+        number = reader.read_block(block, number)
+    return VectorTable(reader.dim, reader.rows, reader.others)
+
+
+def _fields(path: Path, line: bytes, number: int) -> int | None:
+    """How many values follow the word on `line`; None for a blank line."""
+    cut = line.find(b" ")
+    if cut <= 0:
+        if line.strip():
+            raise PostaggerError("expected a word followed by its values", path, number)
+        return None
+    end = len(line) - line.endswith(b"\r")
+    return line.count(b" ", cut, end) - (line[end - 1 : end] == b" ")
+
+
+@dataclass
+class _TextReader:
+    path: Path
+    wanted: set[bytes]
+    extra: int
+    dim: int | None = None
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
+    others: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    kept: set[bytes] = field(default_factory=set)
+
+    def read_block(self, block: bytes, number: int) -> int:
+        """Check and read the lines of `block`, which follows line `number`; returns the
+        number of its last line."""
+        lines = block.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        if not self._well_formed(block, len(lines)):
+            lines = self._check_lines(lines, number)
+        wanted, kept = self.wanted, self.kept
+        room = self.extra - len(self.others)
+        picked = []
+        for i, line in enumerate(lines):
+            word = line[: line.find(b" ")]
+            if (word in wanted or room > 0) and word and word not in kept:
+                kept.add(word)
+                picked.append((number + i + 1, word, line))
+                if word not in wanted:
+                    room -= 1
+        if picked:
+            self._parse(picked)
+        return number + len(lines)
+
+    def _well_formed(self, block: bytes, n_lines: int) -> bool:
+        """Whether every line holds a word and `dim` values (a C-speed count over the block;
+        two opposite errors within one block could cancel out, but each row kept is checked
+        again when parsed)."""
+        trailing = block.count(b" \n") + block.count(b" \r\n") + block.endswith(b" ")
+        leading = block.count(b"\n ") + block.startswith(b" ")
+        return leading == 0 and block.count(b" ") - trailing == n_lines * self.dim
+
+    def _check_lines(self, lines: list[bytes], number: int) -> list[bytes]:
+        """Name the first bad line of a block, or return its lines without the blank ones."""
+        good = []
+        for i, line in enumerate(lines):
+            fields = _fields(self.path, line, number + i + 1)
+            if fields is None:
                 continue
-        cut = raw.find(b" ")
-        if cut <= 0:
-            if raw.strip():
-                raise PostaggerError("expected a word followed by its values", path, number)
-            continue
-        end = len(raw) - (2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0)
-        fields = raw.count(b" ", cut, end) - (raw[end - 1 : end] == b" ")
-        if dim is None:
-            dim = fields
-        if fields != dim:
+            if fields != self.dim:
+                raise PostaggerError(
+                    f"expected a word and {self.dim} values, found {fields} values "
+                    "(ragged row or wrong dimension)",
+                    self.path,
+                    number + i + 1,
+                )
+            good.append(line)
+        return good
+
+    def _parse(self, picked: list[tuple[int, bytes, bytes]]) -> None:
+        """Decode the words and parse the values of the rows kept, all at once where they
+        are well formed; one row at a time to name a bad line."""
+        try:
+            values = b" ".join(line[len(word) + 1 :] for _, word, line in picked).split()
+            matrix = np.array(values, dtype=np.float32).reshape(len(picked), self.dim)
+            ok = bool(np.isfinite(matrix).all())
+        except ValueError:
+            ok = False
+        if not ok:
+            matrix = np.stack([self._parse_row(number, word, line) for number, word, line in picked])
+        for (number, word, _), vector in zip(picked, matrix):
+            try:
+                text = word.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PostaggerError("the word is not valid UTF-8", self.path, number) from None
+            if word in self.wanted:
+                self.rows[text] = vector
+            else:
+                self.others.append((text, vector))
+
+    def _parse_row(self, number: int, word: bytes, line: bytes) -> np.ndarray:
+        try:
+            vector = np.array(line[len(word) + 1 :].split(), dtype=np.float32)
+        except ValueError:
+            raise PostaggerError("a value is not a number", self.path, number) from None
+        if vector.size != self.dim:
             raise PostaggerError(
-                f"expected a word and {dim} values, found {fields} values (ragged row or wrong dimension)",
-                path,
+                f"expected a word and {self.dim} values, found {vector.size} values "
+                "(ragged row or wrong dimension)",
+                self.path,
                 number,
             )
-        word_bytes = raw[:cut].removeprefix(b"\xef\xbb\xbf") if number == 1 else raw[:cut]
-        if word_bytes in kept or (word_bytes not in wanted_bytes and len(others) >= extra):
-            continue
-        kept.add(word_bytes)
-        try:
-            word = word_bytes.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PostaggerError("the word is not valid UTF-8", path, number) from None
-        try:
-            vector = np.array(raw[cut + 1 : end].split(), dtype=np.float32)
-        except ValueError:
-            raise PostaggerError("a value is not a number", path, number) from None
         if not np.isfinite(vector).all():
-            raise PostaggerError("a value is not a finite number", path, number)
-        if word_bytes in wanted_bytes:
-            rows[word] = vector
-        else:
-            others.append((word, vector))
-    if dim is None:
-        raise PostaggerError("no vectors in the file", path)
-    return VectorTable(dim, rows, others)
+            raise PostaggerError("a value is not a finite number", self.path, number)
+        return vector
 
 
 def _header(path: Path, raw: bytes) -> int | None:
