@@ -19,8 +19,11 @@ from typing import Annotated, Optional
 import typer
 
 from postagger import __version__
+from postagger.config import ModelConfig
 from postagger.errors import EXIT_INTERRUPTED, PostaggerError
 from postagger.formats import InputFormat, OutputFormat
+
+_DEFAULTS = ModelConfig()  # the train command's defaults are the config's
 
 
 class Column(str, enum.Enum):
@@ -38,6 +41,11 @@ class WordRepr(str, enum.Enum):
     word = "word"
     chars = "chars"
     both = "both"
+
+
+class CharEncoder(str, enum.Enum):
+    lstm = "lstm"
+    cnn = "cnn"
 
 
 app = typer.Typer(
@@ -153,34 +161,49 @@ def train_cli(
     test: Annotated[
         Optional[list[Path]], typer.Option("--test", help="Test file(s), scored into metrics.json.")
     ] = None,
-    column: Annotated[Column, typer.Option(help="Tag column to learn.")] = Column.upos,
+    column: Annotated[Column, typer.Option(help="Tag column to learn.")] = Column(_DEFAULTS.column),
     word_repr: Annotated[
-        WordRepr, typer.Option(help="Word embedding, character CNN, or both.")
-    ] = WordRepr.both,
-    epochs: Annotated[int, typer.Option(min=1, help="Maximum number of epochs.")] = 30,
-    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 32,
+        WordRepr, typer.Option(help="Word embedding, character encoder, or both.")
+    ] = WordRepr(_DEFAULTS.word_repr),
+    char_encoder: Annotated[
+        CharEncoder, typer.Option(help="Character encoder: BiLSTM (final states) or CNN (max-pooled).")
+    ] = CharEncoder(_DEFAULTS.char_encoder),
+    epochs: Annotated[int, typer.Option(min=1, help="Maximum number of epochs.")] = _DEFAULTS.epochs,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = _DEFAULTS.batch_size,
     patience: Annotated[
         int, typer.Option(min=0, help="Stop after this many epochs without dev gain (0: never).")
-    ] = 5,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data → same model.")] = 1,
+    ] = _DEFAULTS.patience,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: same seed, same data → same model.")
+    ] = _DEFAULTS.seed,
     min_count: Annotated[
         int, typer.Option(min=1, help="Minimum word count (when building the vocabulary).")
-    ] = 1,
-    word_dim: Annotated[int, typer.Option(min=1, help="Word embedding size.")] = 100,
-    char_dim: Annotated[int, typer.Option(min=1, help="Character embedding size.")] = 32,
-    char_filters: Annotated[int, typer.Option(min=1, help="Character CNN filters.")] = 100,
-    lstm_units: Annotated[int, typer.Option(min=1, help="BiLSTM units per direction.")] = 128,
-    lstm_layers: Annotated[int, typer.Option(min=1, help="Stacked BiLSTM layers.")] = 2,
+    ] = _DEFAULTS.min_count,
+    word_dim: Annotated[int, typer.Option(min=1, help="Word embedding size.")] = _DEFAULTS.word_dim,
+    char_dim: Annotated[int, typer.Option(min=1, help="Character embedding size.")] = _DEFAULTS.char_dim,
+    char_units: Annotated[
+        int, typer.Option(min=1, help="Character BiLSTM units per direction.")
+    ] = _DEFAULTS.char_units,
+    char_filters: Annotated[int, typer.Option(min=1, help="Character CNN filters.")] = _DEFAULTS.char_filters,
+    char_kernel: Annotated[
+        int, typer.Option(min=1, help="Character CNN kernel width.")
+    ] = _DEFAULTS.char_kernel,
+    lstm_units: Annotated[
+        int, typer.Option(min=1, help="BiLSTM units per direction.")
+    ] = _DEFAULTS.lstm_units,
+    lstm_layers: Annotated[int, typer.Option(min=1, help="Stacked BiLSTM layers.")] = _DEFAULTS.lstm_layers,
     dropout: Annotated[
         float, typer.Option(min=0.0, max=0.95, help="Dropout on inputs and between layers.")
-    ] = 0.33,
+    ] = _DEFAULTS.dropout,
     word_dropout: Annotated[
         float, typer.Option(min=0.0, help="Rare-word → <unk> replacement strength (alpha).")
-    ] = 0.25,
-    learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam learning rate.")] = 0.001,
+    ] = _DEFAULTS.word_dropout,
+    learning_rate: Annotated[
+        float, typer.Option(min=0.0, help="Adam learning rate.")
+    ] = _DEFAULTS.learning_rate,
     lr_decay: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Learning-rate factor after an epoch without dev gain.")
-    ] = 0.5,
+    ] = _DEFAULTS.lr_decay,
     vectors: Annotated[
         Optional[Path],
         typer.Option(help="Pretrained vectors (.bin, .vec, .vec.gz) to start the word embeddings from."),
@@ -197,7 +220,6 @@ def train_cli(
     ] = 0,
 ) -> None:
     """Train a tagger on CoNLL-U files; the best epoch on --dev is kept in OUTPUT."""
-    from postagger.config import ModelConfig
     from postagger.train import resume as resume_training
     from postagger.train import train as run_training
     from postagger.vocab import Vocabulary
@@ -225,7 +247,8 @@ def train_cli(
 
     config = ModelConfig(
         column=column.value, word_repr=word_repr.value, min_count=min_count, word_dim=word_dim,
-        char_dim=char_dim, char_filters=char_filters, lstm_units=lstm_units, lstm_layers=lstm_layers,
+        char_encoder=char_encoder.value, char_dim=char_dim, char_units=char_units,
+        char_filters=char_filters, char_kernel=char_kernel, lstm_units=lstm_units, lstm_layers=lstm_layers,
         dropout=dropout, word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay,
         epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
         freeze_embeddings=freeze_embeddings, extend_vocab=extend_vocab,

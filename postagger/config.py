@@ -9,6 +9,7 @@ from pathlib import Path
 from postagger.errors import ModelError, PostaggerError
 
 WORD_REPRS = ("word", "chars", "both")
+CHAR_ENCODERS = ("lstm", "cnn")
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,10 @@ class ModelConfig:
     vectors: str = ""  # name of the pretrained vectors file the embeddings started from
     freeze_embeddings: bool = False  # keep pretrained word embeddings fixed during training
     extend_vocab: int = 0  # pretrained words added to the vocabulary beyond the training words
+    char_encoder: str = "cnn"  # how a word's characters become a vector: BiLSTM or CNN
     char_dim: int = 32
-    char_filters: int = 100  # character CNN: filters per kernel width
+    char_units: int = 64  # character BiLSTM: units per direction
+    char_filters: int = 100  # character CNN: filters
     char_kernel: int = 3
     max_word_chars: int = 24  # longer words keep their first and last 12 characters
     lstm_units: int = 128  # per direction
@@ -44,10 +47,13 @@ class ModelConfig:
             problems.append(f"column must be upos or xpos, not {self.column!r}")
         if self.word_repr not in WORD_REPRS:
             problems.append(f"word_repr must be one of {', '.join(WORD_REPRS)}")
+        if self.char_encoder not in CHAR_ENCODERS:
+            problems.append(f"char_encoder must be one of {', '.join(CHAR_ENCODERS)}")
         for name in (
             "min_count",
             "word_dim",
             "char_dim",
+            "char_units",
             "char_filters",
             "char_kernel",
             "max_word_chars",

@@ -6,6 +6,8 @@ written here with NumPy from the weights saved in `weights.npz` beside `model.ke
 
 - word embedding lookup; character CNN: embedding (zero for padding), 1-D convolution with
   "same" padding, ReLU, max over the word's real characters (zeros for an all-padding word);
+  or character BiLSTM: embedding, both directions over the real characters (a padding step
+  keeps the state), the two final states side by side (zeros for an all-padding word);
 - each BiLSTM layer: the input projections of all time steps in one matrix product, then the
   recurrence step by step for both directions; a padded step leaves the state unchanged, so
   with right padding the backward direction starts at each sentence's last real word, as
@@ -65,9 +67,13 @@ class NumpyNetwork:
         self.config = config
         w = {k: v.astype(np.float32) for k, v in weights.items()}
         self.word_embedding = w.get("word_embedding/0")
-        self.char_embedding = w.get("char_cnn/0")
+        self.char_embedding = w.get("char_cnn/0", w.get("char_lstm/0"))
         self.char_kernel = w.get("char_cnn/1")
         self.char_bias = w.get("char_cnn/2")
+        self.char_lstm = None
+        if "char_lstm/0" in w:
+            kf, uf, bf, kb, ub, bb = (_halve_sigmoid_gates(w[f"char_lstm/{j}"]) for j in range(1, 7))
+            self.char_lstm = (np.concatenate([kf, kb], -1), np.concatenate([bf, bb]), uf, ub)
         self.layers = []
         for i in range(1, config.lstm_layers + 1):
             # forward kernel, recurrent kernel, bias, then the same for the backward LSTM
@@ -117,7 +123,29 @@ class NumpyNetwork:
         """Character CNN vectors, computed once per distinct word of the batch."""
         batch, time, width = chars.shape
         distinct, inverse = np.unique(chars.reshape(-1, width), axis=0, return_inverse=True)
-        return self._char_cnn(distinct)[inverse.reshape(-1)].reshape(batch, time, -1)
+        encode = self._char_cnn if self.char_lstm is None else self._char_bilstm
+        return encode(distinct)[inverse.reshape(-1)].reshape(batch, time, -1)
+
+    def _char_bilstm(self, flat: np.ndarray) -> np.ndarray:
+        kernel, bias, u_forward, u_backward = self.char_lstm
+        n, width = flat.shape
+        units = u_forward.shape[0]
+        real = flat != PAD_ID
+        x = self.char_embedding[flat]
+        projected = (x.reshape(n * width, -1) @ kernel + bias).reshape(n, width, 8 * units)
+        projected = np.ascontiguousarray(projected.transpose(1, 0, 2))
+        keep = np.ascontiguousarray(real.T[..., None])  # (width, n, 1)
+        finals = []
+        for backward, u in ((False, u_forward), (True, u_backward)):
+            h = np.zeros((n, units), dtype=np.float32)
+            c = np.zeros((n, units), dtype=np.float32)
+            gates = slice(4 * units, 8 * units) if backward else slice(0, 4 * units)
+            for t in range(width - 1, -1, -1) if backward else range(width):
+                h_new, c_new = _lstm_step(h, c, u, projected[t, :, gates], units)
+                h = np.where(keep[t], h_new, h)  # a padding character keeps the state
+                c = np.where(keep[t], c_new, c)
+            finals.append(h)
+        return np.where(real.any(1, keepdims=True), np.concatenate(finals, -1), np.float32(0))
 
     def _char_cnn(self, flat: np.ndarray) -> np.ndarray:
         width = flat.shape[1]
@@ -149,17 +177,7 @@ class NumpyNetwork:
             gates = slice(4 * units, 8 * units) if backward else slice(0, 4 * units)
             column = slice(units, 2 * units) if backward else slice(0, units)
             for t in range(time - 1, -1, -1) if backward else range(time):
-                z = h @ u
-                z += projected[t, :, gates]
-                np.tanh(z, out=z)
-                z[:, : 2 * units] += 1.0  # input and forget gates: sigmoid = (tanh + 1) / 2
-                z[:, : 2 * units] *= 0.5
-                z[:, 3 * units :] += 1.0  # output gate
-                z[:, 3 * units :] *= 0.5
-                c *= z[:, units : 2 * units]
-                c += z[:, :units] * z[:, 2 * units : 3 * units]
-                h = np.tanh(c)
-                h *= z[:, 3 * units :]
+                h, c = _lstm_step(h, c, u, projected[t, :, gates], units)
                 if backward:
                     # right padding: the backward pass meets a sentence's padding first,
                     # and must start from a zero state at its last real word
@@ -167,6 +185,22 @@ class NumpyNetwork:
                     h *= real[t]
                 out[t, :, column] = h
         return out.transpose(1, 0, 2)
+
+
+def _lstm_step(h, c, u, projected, units: int):
+    """One LSTM step for weights prepared by `_halve_sigmoid_gates`; updates `c` in place."""
+    z = h @ u
+    z += projected
+    np.tanh(z, out=z)
+    z[:, : 2 * units] += 1.0  # input and forget gates: sigmoid = (tanh + 1) / 2
+    z[:, : 2 * units] *= 0.5
+    z[:, 3 * units :] += 1.0  # output gate
+    z[:, 3 * units :] *= 0.5
+    c = c * z[:, units : 2 * units]
+    c += z[:, :units] * z[:, 2 * units : 3 * units]
+    h = np.tanh(c)
+    h *= z[:, 3 * units :]
+    return h, c
 
 
 def _halve_sigmoid_gates(a: np.ndarray) -> np.ndarray:

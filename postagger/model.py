@@ -72,6 +72,46 @@ class CharCNN(layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="postagger")
+class CharLSTM(layers.Layer):
+    """Each word's characters → embedding → bidirectional LSTM → both final states.
+
+    Takes (batch, words, chars) ids and returns (batch, words, 2·units): the forward state
+    after the word's last character and the backward state after its first. Padding
+    characters are masked, so a word's vector does not depend on the padding around it;
+    all-padding words get zeros.
+    """
+
+    def __init__(self, n_chars, char_dim, units, **kwargs):
+        super().__init__(**kwargs)
+        self.n_chars, self.char_dim, self.units = n_chars, char_dim, units
+        self.embedding = layers.Embedding(n_chars, char_dim, name="char_embedding")
+        self.lstm = layers.Bidirectional(layers.LSTM(units), name="char_bilstm")
+
+    def build(self, input_shape):
+        self.embedding.build((None, None))
+        self.lstm.build((None, None, self.char_dim))
+
+    def call(self, chars):
+        shape = ops.shape(chars)
+        flat = ops.reshape(chars, (-1, shape[2]))
+        real = ops.not_equal(flat, PAD_ID)
+        x = self.lstm(self.embedding(flat), mask=real)
+        x = ops.where(ops.expand_dims(ops.any(real, axis=1), -1), x, ops.zeros_like(x))
+        return ops.reshape(x, (shape[0], shape[1], 2 * self.units))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], 2 * self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "n_chars": self.n_chars,
+            "char_dim": self.char_dim,
+            "units": self.units,
+        }
+
+
 def build_model(config: ModelConfig, vocab: Vocabulary, embeddings: np.ndarray | None = None) -> keras.Model:
     """The tagger network for `config`, sized by `vocab`; outputs tag probabilities.
 
@@ -94,11 +134,13 @@ def build_model(config: ModelConfig, vocab: Vocabulary, embeddings: np.ndarray |
         )
         parts.append(embedding(words))
     if config.word_repr in ("chars", "both"):
-        parts.append(
-            CharCNN(
+        if config.char_encoder == "lstm":
+            encoder = CharLSTM(len(vocab.chars), config.char_dim, config.char_units, name="char_lstm")
+        else:
+            encoder = CharCNN(
                 len(vocab.chars), config.char_dim, config.char_filters, config.char_kernel, name="char_cnn"
-            )(chars)
-        )
+            )
+        parts.append(encoder(chars))
     x = parts[0] if len(parts) == 1 else layers.Concatenate(name="word_repr")(parts)
     x = layers.Dropout(config.dropout, name="repr_dropout")(x)
     for i in range(config.lstm_layers):

@@ -34,6 +34,36 @@ def test_numpy_and_keras_give_the_same_probabilities(networks):
         assert (got[real].argmax(-1) == expected[real].argmax(-1)).all()
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"word_repr": "both", "char_encoder": "lstm"},
+        {"word_repr": "chars", "char_encoder": "lstm"},
+        {"word_repr": "chars", "char_encoder": "cnn", "char_kernel": 4},
+        {"word_repr": "word", "lstm_layers": 3},
+    ],
+)
+def test_numpy_forward_pass_matches_keras_for_each_architecture(settings):
+    """Untrained networks of each shape (random weights exercise every path as well)."""
+    from postagger.config import ModelConfig
+    from postagger.inference import NumpyNetwork, weight_arrays
+    from postagger.model import build_model
+    from postagger.vocab import build_vocabulary
+
+    sentences = list(read_treebank([DEV]))
+    vocab = build_vocabulary(sentences)
+    config = ModelConfig(word_dim=8, char_dim=6, char_units=5, char_filters=7, lstm_units=9, **settings)
+    model = build_model(config, vocab)
+    numpy_net = NumpyNetwork(config, weight_arrays(model))
+    forms = [s.forms for s in sentences] + [["x" * 300, "Zanzibarification", "."]]
+    data = [encode_sentence(f, vocab, config.max_word_chars) for f in forms]
+    for batch in length_batches(data, 16):
+        expected = np.asarray(model.predict_on_batch(batch.inputs))
+        got = numpy_net.predict_on_batch(batch.inputs)
+        real = batch.weights.astype(bool)
+        np.testing.assert_allclose(got[real], expected[real], atol=1e-5)
+
+
 def test_tagger_engines_agree(tiny_model):
     from postagger import Tagger
 

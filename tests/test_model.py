@@ -83,12 +83,16 @@ def test_the_padding_tag_is_never_predicted(setup):
         dense.set_weights([kernel, original])
 
 
-def test_char_encoder_ignores_character_padding():
+@pytest.mark.parametrize("encoder", ["cnn", "lstm"])
+def test_char_encoder_ignores_character_padding(encoder):
     import keras
 
-    from postagger.model import CharCNN
+    from postagger.model import CharCNN, CharLSTM
 
-    layer = CharCNN(n_chars=10, char_dim=4, filters=6, kernel=3)
+    if encoder == "cnn":
+        layer = CharCNN(n_chars=10, char_dim=4, filters=6, kernel=3)
+    else:
+        layer = CharLSTM(n_chars=10, char_dim=4, units=3)
     word = np.array([[[3, 4, 5]]], dtype=np.int32)
     wide = np.array([[[3, 4, 5, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]]], dtype=np.int32)
     a = keras.ops.convert_to_numpy(layer(word))[0, 0]
