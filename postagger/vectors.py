@@ -3,14 +3,16 @@
 Text files are read as a stream: only the rows a vocabulary needs (plus the first N other
 words, for `--extend-vocab`) are kept, so memory grows with the words kept, never with the
 file. Every block of lines is checked for the right number of fields (a bad block is then
-walked line by line to name the bad line); the floats of the rows kept are parsed and checked. fastText `.bin` models (through the `fasttext` package) also give
-vectors for words without a row of their own, built from their character n-grams.
+walked line by line to name the bad line); the floats of the rows kept are parsed and
+checked. fastText `.bin` models (through the `fasttext` package) also give vectors for words
+without a row of their own, built from their character n-grams.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -141,39 +143,52 @@ class _TextReader:
     def read_block(self, block: bytes, number: int) -> int:
         """Check and read the lines of `block`, which follows line `number`; returns the
         number of its last line."""
-        lines = block.split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
-        if not self._well_formed(block, len(lines)):
-            lines = self._check_lines(lines, number)
+        a = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(a == 10)  # each line's end (exclusive)
+        if not len(ends) or ends[-1] != len(a) - 1:
+            ends = np.append(ends, len(a))  # a last line without a newline
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        if self._well_formed(a, starts, ends):
+            lines = None
+            words = _first_words(block, a, starts)
+        else:  # walk the block line by line: skip blank lines, name the first bad one
+            lines = self._check_lines(block.split(b"\n"), number)
+            words = [line[: line.find(b" ")] for line in lines]
         wanted, kept = self.wanted, self.kept
         room = self.extra - len(self.others)
         picked = []
-        for i, line in enumerate(lines):
-            word = line[: line.find(b" ")]
+        for i, word in enumerate(words):
             if (word in wanted or room > 0) and word and word not in kept:
                 kept.add(word)
+                line = block[starts[i] : ends[i]] if lines is None else lines[i]
                 picked.append((number + i + 1, word, line))
                 if word not in wanted:
                     room -= 1
         if picked:
             self._parse(picked)
-        return number + len(lines)
+        return number + len(ends)
 
-    def _well_formed(self, block: bytes, n_lines: int) -> bool:
-        """Whether every line holds a word and `dim` values (a C-speed count over the block;
-        two opposite errors within one block could cancel out, but each row kept is checked
-        again when parsed)."""
-        trailing = block.count(b" \n") + block.count(b" \r\n") + block.endswith(b" ")
-        leading = block.count(b"\n ") + block.startswith(b" ")
-        return leading == 0 and block.count(b" ") - trailing == n_lines * self.dim
+    def _well_formed(self, a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+        """Whether every line of a block (its bytes `a`) holds a word and `dim` values, from
+        counts NumPy makes over the whole block: its spaces, less the spaces that end a
+        line, must be `dim` a line; no line may be blank or start with a space. Two opposite
+        errors within one block could cancel out; each row kept is checked again when parsed."""
+        if (ends - starts < 2).any() or (a[starts] == 32).any():
+            return False
+        last = a[ends - 1]
+        trailing = np.count_nonzero(last == 32) + np.count_nonzero((last == 13) & (a[ends - 2] == 32))
+        return int(np.count_nonzero(a == 32)) - trailing == len(starts) * self.dim
 
     def _check_lines(self, lines: list[bytes], number: int) -> list[bytes]:
-        """Name the first bad line of a block, or return its lines without the blank ones."""
+        """Name the first bad line of a block, or return its lines with the blank ones
+        emptied (to keep the line numbers)."""
+        if lines[-1] == b"":
+            lines.pop()
         good = []
         for i, line in enumerate(lines):
             fields = _fields(self.path, line, number + i + 1)
             if fields is None:
+                good.append(b"")
                 continue
             if fields != self.dim:
                 raise PostaggerError(
@@ -188,10 +203,10 @@ class _TextReader:
     def _parse(self, picked: list[tuple[int, bytes, bytes]]) -> None:
         """Decode the words and parse the values of the rows kept, all at once where they
         are well formed; one row at a time to name a bad line."""
+        values = io.BytesIO(b"\n".join(line[len(word) + 1 :] for _, word, line in picked))
         try:
-            values = b" ".join(line[len(word) + 1 :] for _, word, line in picked).split()
-            matrix = np.array(values, dtype=np.float32).reshape(len(picked), self.dim)
-            ok = bool(np.isfinite(matrix).all())
+            matrix = np.loadtxt(values, dtype=np.float32, ndmin=2, comments=None, quotechar=None)
+            ok = matrix.shape == (len(picked), self.dim) and bool(np.isfinite(matrix).all())
         except ValueError:
             ok = False
         if not ok:
@@ -221,6 +236,18 @@ class _TextReader:
         if not np.isfinite(vector).all():
             raise PostaggerError("a value is not a finite number", self.path, number)
         return vector
+
+
+def _first_words(block: bytes, a: np.ndarray, starts: np.ndarray, window: int = 32) -> list[bytes]:
+    """The word (the bytes up to the first space) of each line starting at `starts`: NumPy
+    finds the space within the first `window` bytes; longer words are searched for."""
+    positions = np.minimum(starts[:, None] + np.arange(window), len(a) - 1)
+    spaces = a[positions] == 32
+    lengths = np.where(spaces.any(1), spaces.argmax(1), -1).tolist()
+    return [
+        block[s : s + n] if n >= 0 else block[s : block.find(b" ", s)]
+        for s, n in zip(starts.tolist(), lengths)
+    ]
 
 
 def _header(path: Path, raw: bytes) -> int | None:

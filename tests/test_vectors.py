@@ -76,6 +76,38 @@ def test_malformed_text_vectors(tmp_path, text, line, message):
     assert str(err.value).startswith(where) and message in str(err.value)
 
 
+@pytest.mark.parametrize("block_bytes", [1 << 23, 64, 1])
+@pytest.mark.parametrize("style", ["plain", "trailing space", "crlf", "crlf trailing", "blank lines"])
+def test_block_reader_reads_every_layout_like_a_line_by_line_parse(tmp_path, monkeypatch, block_bytes, style):
+    """The block reader (C-speed checks over blocks of lines) keeps exactly the rows and values
+    a line-by-line reading gives, whatever the block boundaries and line layout."""
+    import postagger.vectors
+
+    monkeypatch.setattr(postagger.vectors, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(300)]
+    rows = rng.normal(size=(300, 5)).astype(np.float32)
+    end = {"plain": "\n", "trailing space": " \n", "crlf": "\r\n", "crlf trailing": " \r\n"}.get(style, "\n")
+    lines = [f"{w} " + " ".join(f"{x:.6g}" for x in row) + end for w, row in zip(words, rows)]
+    if style == "blank lines":
+        lines = [line + ("\n" if i % 7 == 0 else "") for i, line in enumerate(lines)]
+    path = write(tmp_path / "v.vec", "300 5" + end + "".join(lines)[:-1])  # no final newline
+    wanted = set(words[::3])
+    table = read_vectors(path, wanted, extra=10)
+    assert set(table.rows) == wanted
+    for w in wanted:
+        np.testing.assert_allclose(table.rows[w], rows[words.index(w)], rtol=1e-5)
+    assert [w for w, _ in table.extra] == [w for w in words if w not in wanted][:10]
+    # a ragged row far into the file is named by its line
+    bad = lines[:]
+    bad[250] = "w250 " + " ".join(f"{x:.6g}" for x in rows[250][:4]) + end  # 4 values of 5
+    path = write(tmp_path / "bad.vec", "300 5" + end + "".join(bad))
+    with pytest.raises(PostaggerError) as err:
+        read_vectors(path, wanted)
+    number = 2 + 250 + (sum(1 for i in range(250) if i % 7 == 0) if style == "blank lines" else 0)
+    assert str(err.value).startswith(f"{path}:{number}: ")
+
+
 def test_bad_files(tmp_path):
     with pytest.raises(PostaggerError, match="no such file"):
         read_vectors(tmp_path / "none.vec", set())
