@@ -43,6 +43,12 @@ class WordRepr(str, enum.Enum):
     both = "both"
 
 
+class Strategy(str, enum.Enum):
+    default = "default"
+    mirrored = "mirrored"
+    multiworker = "multiworker"
+
+
 class CharEncoder(str, enum.Enum):
     lstm = "lstm"
     cnn = "cnn"
@@ -218,6 +224,13 @@ def train_cli(
     extend_vocab: Annotated[
         int, typer.Option(min=0, help="Add up to N frequent pretrained words missing from the training data.")
     ] = 0,
+    strategy: Annotated[
+        Strategy,
+        typer.Option(
+            help="tf.distribute strategy: default device, mirrored (all local GPUs), "
+            "or multiworker (machines in TF_CONFIG)."
+        ),
+    ] = Strategy.default,
 ) -> None:
     """Train a tagger on CoNLL-U files; the best epoch on --dev is kept in OUTPUT."""
     from postagger.train import resume as resume_training
@@ -229,7 +242,8 @@ def train_cli(
     if resume is not None:
         given = [
             p.name for p in ctx.command.params
-            if p.name not in ("resume", "help") and ctx.get_parameter_source(p.name).name != "DEFAULT"
+            if p.name not in ("resume", "help", "strategy")
+            and ctx.get_parameter_source(p.name).name != "DEFAULT"
         ]  # fmt: skip
         if given:
             raise PostaggerError(
@@ -239,7 +253,7 @@ def train_cli(
 
         col = load_model_info(resume).config.column
         with _TrainingProgress(console, col) as progress:
-            metrics = resume_training(resume, progress=progress)
+            metrics = resume_training(resume, progress=progress, strategy=strategy.value)
         _print_training_summary(console, metrics, col, resume)
         return
     if not train or not dev or output is None:
@@ -257,7 +271,7 @@ def train_cli(
     with _TrainingProgress(console, column.value) as progress:
         metrics = run_training(
             train, dev, output, config, vocab=loaded_vocab, test_paths=test or (),
-            command=_command_line(ctx), progress=progress, vectors=vectors,
+            command=_command_line(ctx), progress=progress, vectors=vectors, strategy=strategy.value,
         )  # fmt: skip
     _print_training_summary(console, metrics, column.value, output)
 

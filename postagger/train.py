@@ -105,8 +105,11 @@ def train(
     command: str = "",
     progress: ProgressCallback | None = None,
     vectors: str | Path | None = None,
+    strategy: str = "default",
 ) -> dict:
     """Train a tagger and write the best epoch's model directory to `output`.
+
+    `strategy` picks the tf.distribute strategy (see `distribution_strategy`).
 
     With `vectors` (a fastText .bin, .vec or .vec.gz file) the word embeddings start from
     the pretrained vectors (see `postagger.vectors.align`); `config.word_dim` becomes their
@@ -151,12 +154,34 @@ def train(
     run = _Run(
         Path(output), config, vocab, learn_rules(train_bank.sentences), train_bank, dev_bank,
         {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)},
-        provenance,
+        provenance, strategy,
     )  # fmt: skip
     return run.execute(notify, embeddings=embeddings)
 
 
-def resume(output: str | Path, progress: ProgressCallback | None = None) -> dict:
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def distribution_strategy(name: str):
+    """The tf.distribute strategy called `name`:
+
+    - "default": TensorFlow's default placement (one GPU if there is one, else the CPU);
+    - "mirrored": synchronous data parallelism over all local GPUs (the CPU when there is
+      none), each batch split between the replicas;
+    - "multiworker": the same over several machines described by the TF_CONFIG
+      environment variable (on one machine without TF_CONFIG: one worker).
+    """
+    tf, _ = load_tensorflow()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise PostaggerError(f"unknown strategy {name!r}: use one of {', '.join(STRATEGIES)}")
+
+
+def resume(output: str | Path, progress: ProgressCallback | None = None, strategy: str = "default") -> dict:
     """Continue an interrupted `train` from its last finished epoch, with the same data and
     settings; the result is the same as that of an uninterrupted run."""
     from postagger.modeldir import load_model_info
@@ -179,7 +204,7 @@ def resume(output: str | Path, progress: ProgressCallback | None = None) -> dict
     column = info.config.column
     run = _Run(
         output, info.config, info.vocab, info.rules, Treebank.read(paths["train"], column),
-        Treebank.read(paths["dev"], column), paths, info.provenance,
+        Treebank.read(paths["dev"], column), paths, info.provenance, strategy,
     )  # fmt: skip
     return run.execute(progress or (lambda event, data: None), state=state)
 
@@ -207,6 +232,7 @@ class _Run:
     dev_bank: Treebank
     data_paths: dict
     provenance: dict
+    strategy_name: str = "default"
 
     def execute(self, notify: ProgressCallback, embeddings=None, state: dict | None = None) -> dict:
         tf, keras = load_tensorflow()
@@ -226,9 +252,12 @@ class _Run:
         ]
         dev_data = [encode_sentence(s.forms, vocab, max_chars) for s in self.dev_bank.sentences]
         keep = keep_probabilities(vocab, config.word_dropout)
-        model = build_model(config, vocab, embeddings)
-        compile_model(model, config)
-        model.optimizer.build(model.trainable_variables)
+        strategy = distribution_strategy(self.strategy_name)
+        self.provenance["strategy"] = {"name": self.strategy_name, "replicas": strategy.num_replicas_in_sync}
+        with strategy.scope():
+            model = build_model(config, vocab, embeddings)
+            compile_model(model, config)
+            model.optimizer.build(model.trainable_variables)
         export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
 
         best, history, first_epoch, seconds_before = {"dev": -1.0, "epoch": 0}, [], 1, 0.0

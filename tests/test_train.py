@@ -105,3 +105,55 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path):
     assert not (tmp_path / "resumed" / "training-state.json").exists()  # finished: nothing to resume
     with pytest.raises(PostaggerError, match="nothing to resume"):
         resume(tmp_path / "resumed")
+
+
+def toy_language(rng, n_sentences: int, stems: list[str]) -> str:
+    """Sentences of a made-up language whose part of speech shows only in the suffix:
+    nouns end in -ak, verbs in -iso, adjectives in -um; word order is free."""
+    suffixes = {"NOUN": "ak", "VERB": "iso", "ADJ": "um"}
+    blocks = []
+    for _ in range(n_sentences):
+        words = []
+        for tag in rng.choice(list(suffixes), size=rng.integers(3, 7)):
+            words.append((str(rng.choice(stems)) + suffixes[tag], str(tag)))
+        words.append((".", "PUNCT"))
+        blocks.append(conllu_block(*(f"{i} {form} {tag}" for i, (form, tag) in enumerate(words, 1))))
+    return "".join(blocks)
+
+
+@pytest.mark.parametrize("encoder", ["lstm", "cnn"])
+def test_the_char_model_tags_unseen_words_by_their_suffix(tmp_path, encoder):
+    from postagger.tagger import Tagger
+
+    rng = np.random.default_rng(0)
+    letters = list("bdfgklmnprstvz")
+    stems = sorted({"".join(rng.choice(letters, size=3)) for _ in range(200)})
+    seen, unseen = stems[:40], stems[-20:]
+    data = write(tmp_path / "toy.conllu", toy_language(rng, 150, seen))
+    config = ModelConfig(**{**TINY, "word_repr": "chars", "char_encoder": encoder, "epochs": 8})
+    train([data], [data], tmp_path / "m", config)
+    tagger = Tagger.load(tmp_path / "m")
+    words = [stem + suffix for stem in unseen for suffix in ("ak", "iso", "um")]
+    tags = tagger.tag([[w] for w in words])
+    assert [t[0] for t in tags] == ["NOUN", "VERB", "ADJ"] * len(unseen)
+
+
+def test_word_dropout_and_dropout_are_off_when_tagging(tiny_model):
+    """Training replaces rare words by <unk> and drops units at random; tagging must not:
+    the same input always gives the same probabilities, and a rare training word is
+    tagged through its own embedding (its probabilities differ from <unk>'s)."""
+    from postagger.batching import encode_sentence, pad_batch
+    from postagger.tagger import Tagger
+    from postagger.vocab import UNK_ID
+
+    tagger = Tagger.load(tiny_model, "keras")
+    vocab = tagger.info.vocab
+    rare = next(w for w in vocab.words.items[2:] if vocab.word_counts.get(w) == 1)
+    sentence = encode_sentence(["The", rare, "."], vocab, tagger.info.config.max_word_chars)
+    batch = pad_batch([sentence], [0])
+    runs = [np.asarray(tagger.network(batch.inputs, training=False)) for _ in range(5)]
+    for probs in runs[1:]:
+        np.testing.assert_array_equal(probs, runs[0])
+    unk_inputs = {**batch.inputs, "words": np.where(batch.words == batch.words[0, 1], UNK_ID, batch.words)}
+    assert not np.allclose(np.asarray(tagger.network(unk_inputs, training=False)), runs[0])
+    assert np.allclose(np.asarray(tagger.network.predict_on_batch(batch.inputs)), runs[0], atol=1e-6)
