@@ -444,6 +444,9 @@ def tag_cli(
     engine: Annotated[
         Engine, typer.Option(help="auto: NumPy when the model has weights.npz (fast start), else Keras.")
     ] = Engine.auto,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="Worker processes for big inputs (one per core is best).")
+    ] = 1,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
     from postagger.formats import guess_input_format
@@ -457,16 +460,16 @@ def tag_cli(
     tagger = Tagger.load(model, engine.value)
     plan = [(path, input_format or guess_input_format(path)) for path in inputs]
     if output is None:
-        _tag_to(sys.stdout, tagger, plan, output_format, batch_size)
+        _tag_to(sys.stdout, tagger, plan, output_format, batch_size, jobs)
         sys.stdout.flush()
     else:
         from postagger.atomic import atomic_output
 
         with atomic_output(output) as stream:
-            _tag_to(stream, tagger, plan, output_format, batch_size)
+            _tag_to(stream, tagger, plan, output_format, batch_size, jobs)
 
 
-def _tag_to(stream, tagger, plan, out_fmt, batch_size: int) -> None:
+def _tag_to(stream, tagger, plan, out_fmt, batch_size: int, jobs: int) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from postagger.formats import Writer, read_items
@@ -484,9 +487,14 @@ def _tag_to(stream, tagger, plan, out_fmt, batch_size: int) -> None:
         task = progress.add_task("tag", total=None)
         for path, in_fmt in plan:
             items = read_items(path, in_fmt, tagger.tokenizer)
-            for item, tags in tagger.tag_stream(items, words=lambda it: it.words, batch_size=batch_size):
+            tagged = tagger.tag_stream(items, words=_item_words, batch_size=batch_size, jobs=jobs)
+            for item, tags in tagged:
                 writer.write(item, tags)
                 progress.advance(task)
+
+
+def _item_words(item):
+    return item.words
 
 
 @app.command("info")

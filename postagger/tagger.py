@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -22,9 +24,10 @@ T = TypeVar("T")
 class Tagger:
     """A loaded model. Picklable: it pickles as its path and reloads on the other side."""
 
-    def __init__(self, info: ModelInfo, network):
+    def __init__(self, info: ModelInfo, network, engine: str = "auto"):
         self.info = info
         self.network = network
+        self.engine = engine
         self.tokenizer = Tokenizer(info.rules)
 
     @classmethod
@@ -35,10 +38,10 @@ class Tagger:
         import: fast start-up), "numpy" insists on it, "keras" uses the Keras model.
         """
         info = load_model_info(path)
-        return cls(info, load_network(info, engine))
+        return cls(info, load_network(info, engine), engine)
 
     def __reduce__(self):
-        return (Tagger.load, (str(self.info.path),))
+        return (Tagger.load, (str(self.info.path), self.engine))
 
     @property
     def path(self) -> Path:
@@ -58,19 +61,71 @@ class Tagger:
         words: Callable[[T], Sequence[str]] = lambda x: x,
         batch_size: int = 64,
         window: int = 2048,
+        jobs: int = 1,
     ) -> Iterator[tuple[T, list[str]]]:
         """Tag a stream lazily, in input order: `window` items at a time are grouped by
-        length into batches, so memory stays bounded however long the stream is."""
+        length into batches, so memory stays bounded however long the stream is.
+
+        With `jobs` > 1, windows are tagged by that many worker processes (each loads the
+        model once), at most two windows per worker in flight; a stream of one window is
+        tagged here, without starting workers.
+        """
+        iterator = iter(items)
+        chunks = iter(lambda: list(itertools.islice(iterator, window)), [])
+        first = next(chunks, None)
+        if first is None:
+            return
+        second = next(chunks, None) if jobs > 1 else None
+        if second is None:
+            yield from zip(first, self.tag_forms([list(words(i)) for i in first], batch_size))
+            for chunk in chunks:
+                yield from zip(chunk, self.tag_forms([list(words(i)) for i in chunk], batch_size))
+            return
+        yield from self._tag_in_workers(itertools.chain([first, second], chunks), words, batch_size, jobs)
+
+    def tag_forms(self, forms: list[list[str]], batch_size: int = 64) -> list[list[str]]:
+        """Tags for a list of sentences (empty sentences get no tags)."""
         from postagger.batching import encode_sentence
         from postagger.inference import predict_tags
 
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
-        iterator = iter(items)
-        while chunk := list(itertools.islice(iterator, window)):
-            forms = [list(words(item)) for item in chunk]
-            results: list[list[str]] = [[] for _ in chunk]
-            nonempty = [i for i, f in enumerate(forms) if f]
-            encoded = [encode_sentence(forms[i], vocab, max_chars) for i in nonempty]
-            for i, tags in zip(nonempty, predict_tags(self.network, encoded, vocab.tags.items, batch_size)):
-                results[i] = tags
-            yield from zip(chunk, results)
+        results: list[list[str]] = [[] for _ in forms]
+        nonempty = [i for i, f in enumerate(forms) if f]
+        encoded = [encode_sentence(forms[i], vocab, max_chars) for i in nonempty]
+        for i, tags in zip(nonempty, predict_tags(self.network, encoded, vocab.tags.items, batch_size)):
+            results[i] = tags
+        return results
+
+    def _tag_in_workers(self, chunks, words, batch_size: int, jobs: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # one BLAS thread per worker: the workers are the parallelism
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                                 initargs=(str(self.path), self.engine)) as pool:  # fmt: skip
+            pending: deque = deque()
+            for chunk in chunks:
+                forms = [list(words(i)) for i in chunk]
+                pending.append((chunk, pool.submit(_tag_in_worker, forms, batch_size)))
+                if len(pending) >= 2 * jobs:
+                    done, future = pending.popleft()
+                    yield from zip(done, future.result())
+            while pending:
+                done, future = pending.popleft()
+                yield from zip(done, future.result())
+
+
+_worker_tagger: Tagger | None = None
+
+
+def _start_worker(path: str, engine: str) -> None:
+    global _worker_tagger
+    _worker_tagger = Tagger.load(path, engine)
+
+
+def _tag_in_worker(forms: list[list[str]], batch_size: int) -> list[list[str]]:
+    assert _worker_tagger is not None
+    return _worker_tagger.tag_forms(forms, batch_size)

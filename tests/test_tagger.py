@@ -33,3 +33,27 @@ def test_a_tagger_pickles_as_its_path(tiny_tagger):
     again = pickle.loads(pickle.dumps(tiny_tagger))
     assert again.path == tiny_tagger.path
     assert again.tag(sentences(5)) == tiny_tagger.tag(sentences(5))
+
+
+def test_worker_processes_give_the_same_tags_in_the_same_order(tiny_tagger):
+    forms = [s.forms for s in read_treebank([TRAIN, DEV, TEST])]
+    forms.insert(5, [])
+    alone = list(tiny_tagger.tag_stream(forms, window=16))
+    workers = list(tiny_tagger.tag_stream(forms, window=16, jobs=2))
+    assert workers == alone and len(workers) == len(forms)
+
+
+def test_tag_jobs_from_the_command_line(tiny_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from postagger.cli import app
+
+    lines = [" ".join(s.forms) for s in read_treebank([TRAIN, DEV, TEST])] * 10  # 2,300 > one window
+    (tmp_path / "in.tok").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outputs = []
+    for jobs in ("1", "2"):
+        args = ["tag", str(tmp_path / "in.tok"), "--model", str(tiny_model), "--input-format", "tokens"]
+        result = CliRunner().invoke(app, [*args, "--output-format", "tsv", "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1] and outputs[0].count("\n\n") == len(lines)
