@@ -449,6 +449,11 @@ def tag_cli(
     ] = 1,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
+    # The NumPy engine's products are small: one BLAS thread is nearly as fast alone and
+    # far faster when other processes share the cores (threads that spin-wait for each
+    # other collapse under contention); --jobs is the way to use more cores.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     from postagger.formats import guess_input_format
 
     inputs = inputs or ["-"]

@@ -1,0 +1,198 @@
+"""Tagging speed and memory: postagger against NLTK's perceptron (and UDPipe 1), one run.
+
+    .venv/bin/python bench/speed.py [--ewt-dir DIR] [--model DIR] [--repeat 10] [--runs 5]
+                                    [--jobs 1,2] [--udpipe-model FILE]
+
+Measured, each as its own process, median of --runs (peak RSS from wait4):
+- cold start: `echo "This is a test ." | postagger tag --input-format tokens`, and
+  `postagger --help`;
+- throughput, file in → file out: en_ewt-ud-test repeated --repeat times (about 250,000
+  words) as CoNLL-U → CoNLL-U and as raw text (its `# text` lines, tokenizer included),
+  for each --jobs value;
+- memory: peak RSS on the test file once and repeated (the input 10× larger);
+- peers on the same words, same run: NLTK's averaged perceptron (trained on EWT train
+  first, not timed; tagging timed in-process, so without its start-up), and UDPipe 1 when
+  `ufal.udpipe` is installed and --udpipe-model is given (in-process, gold tokenization);
+- the physical limit: the network's multiply-adds per word (from its weight shapes) and the
+  machine's peak (cores × 2 FMA units × 8 float32 lanes (AVX2) × 2 flops × clock), and the
+  fraction of it the best throughput reaches.
+Prints Markdown for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from postagger.conllu_io import read_treebank  # noqa: E402
+
+EXE = str(Path(sys.executable).with_name("postagger"))
+
+
+def measure(args: list[str], stdin: bytes | None = None) -> tuple[float, int]:
+    """(wall seconds, peak RSS MiB) of one process; stdout discarded."""
+    with tempfile.TemporaryFile() as feed:
+        if stdin is not None:
+            feed.write(stdin)
+            feed.seek(0)
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            args, stdin=feed if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(args)}\n{proc.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss // 1024
+
+
+def median_of(runs: int, args: list[str], stdin: bytes | None = None) -> tuple[float, int]:
+    results = [measure(args, stdin) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def multiply_adds_per_word(model: Path, chars_per_word: float) -> float:
+    """Multiply-adds of the network per word, from the shapes in weights.npz."""
+    import numpy as np
+
+    with np.load(model / "weights.npz") as w:
+        shapes = {name: w[name].shape for name in w.files}
+    total = 0.0
+    for name, shape in shapes.items():
+        layer, index = name.rsplit("/", 1)
+        if len(shape) != 2 or layer.endswith("embedding") or index == "0" and layer.startswith("char_"):
+            continue  # lookups, not products
+        per = shape[0] * shape[1]
+        total += per * (chars_per_word if layer.startswith("char_") else 1)
+    if "char_cnn/1" in shapes:
+        k, dim, filters = shapes["char_cnn/1"]
+        total += k * dim * filters * chars_per_word
+    return total
+
+
+def peak_flops() -> tuple[float, str]:
+    mhz = 0.0
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("cpu MHz"):
+            mhz = max(mhz, float(line.split(":")[1]))
+    cores = os.cpu_count() or 1
+    peak = cores * 2 * 8 * 2 * mhz * 1e6
+    return peak, f"{cores} cores × 2 FMA × 8 float32 lanes × 2 × {mhz / 1000:.2f} GHz"
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ewt-dir", default=str(ROOT.parent / "shared" / "ud" / "UD_English-EWT"))
+    parser.add_argument("--model", default=str(ROOT / "models" / "en_ewt"))
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", default="1,2")
+    parser.add_argument("--udpipe-model")
+    args = parser.parse_args()
+    ewt = Path(args.ewt_dir)
+    test = ewt / "en_ewt-ud-test.conllu"
+    sentences = list(read_treebank([test]))
+    words_once = sum(len(s.forms) for s in sentences)
+    words = words_once * args.repeat
+    model = ["--model", args.model]
+    rows = []
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        big = tmp / "big.conllu"
+        big.write_bytes(test.read_bytes() * args.repeat)
+        texts = [line[len("# text = ") :] for line in test.read_text(encoding="utf-8").splitlines()
+                 if line.startswith("# text = ")]  # fmt: skip
+        big_text = tmp / "big.txt"
+        big_text.write_text("\n\n".join(texts * args.repeat) + "\n", encoding="utf-8")
+        out = tmp / "out.conllu"
+
+        cold = median_of(args.runs, [EXE, "tag", "--input-format", "tokens", *model], b"This is a test .\n")
+        help_ = median_of(args.runs, [EXE, "--help"])
+        once = median_of(args.runs, [EXE, "tag", str(test), *model, "-o", str(out)])
+        inputs = (("CoNLL-U → CoNLL-U", big), ("raw text → CoNLL-U (tokenizer included)", big_text))
+        for jobs in args.jobs.split(","):
+            for label, path in inputs:
+                command = [EXE, "tag", str(path), *model, "-o", str(out), "--jobs", jobs]
+                seconds, rss = median_of(args.runs, command)
+                rows.append((f"postagger, {label}, --jobs {jobs}", seconds, words / seconds, rss))
+
+    # NLTK's perceptron on the same words (trained first; tagging timed in-process)
+    from nltk.tag.perceptron import PerceptronTagger
+
+    train = [list(zip(s.forms, s.tags("upos"))) for s in read_treebank([ewt / "en_ewt-ud-train.conllu"])]
+    random.seed(1)
+    nltk_tagger = PerceptronTagger(load=False)
+    nltk_tagger.train(train, nr_iter=5)
+    forms = [s.forms for s in sentences] * args.repeat
+    times = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        nltk_tagger.tag_sents(forms)
+        times.append(time.perf_counter() - start)
+    nltk_seconds = statistics.median(times)
+    label = "NLTK averaged perceptron, in-process tagging only"
+    rows.append((label, nltk_seconds, words / nltk_seconds, None))
+
+    if args.udpipe_model:
+        import ufal.udpipe as u
+
+        udpipe_model = u.Model.load(args.udpipe_model)
+        pipeline = u.Pipeline(udpipe_model, "conllu", u.Pipeline.DEFAULT, u.Pipeline.NONE, "conllu")
+        text = test.read_text(encoding="utf-8") * args.repeat
+        start = time.perf_counter()
+        pipeline.process(text, u.ProcessingError())
+        seconds = time.perf_counter() - start
+        rows.append(("UDPipe 1, in-process tagging only", seconds, words / seconds, None))
+
+    chars = sum(len(f) + 2 for s in sentences for f in s.forms) / words_once
+    macs = multiply_adds_per_word(Path(args.model), chars)
+    peak, peak_text = peak_flops()
+    best = max(r[2] for r in rows if r[0].startswith("postagger"))
+
+    print(f"Machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"{date.today()}. Command: `.venv/bin/python bench/speed.py {' '.join(sys.argv[1:])}`. "
+          f"Median of {args.runs} runs, each a whole process unless marked in-process.\n")  # fmt: skip
+    print(
+        f"- cold start, one sentence: {cold[0]:.2f} s (peak RSS {cold[1]} MiB); "
+        f"`postagger --help`: {help_[0]:.2f} s"
+    )
+    print(
+        f"- memory: en_ewt-ud-test once ({words_once:,} words) peak RSS {once[1]} MiB; "
+        f"{args.repeat}× ({words:,} words) see the table"
+    )
+    print()
+    print(f"Throughput on en_ewt-ud-test × {args.repeat} ({words:,} words):\n")
+    print("| what | wall time (s) | words/s | peak RSS (MiB) |")
+    print("|---|---:|---:|---:|")
+    for label, seconds, rate, rss in rows:
+        print(f"| {label} | {seconds:.2f} | {rate:,.0f} | {rss if rss is not None else '—'} |")
+    print(f"\npostagger's best against NLTK's in-process tagging: {best / (words / nltk_seconds):.2f}×.")
+    print(f"\nPhysical limit: {macs / 1e6:.2f} M multiply-adds per word ({chars:.1f} characters a word "
+          f"with boundaries) = {2 * macs / 1e6:.2f} MFLOP; peak {peak / 1e9:.0f} GFLOP/s ({peak_text}); "
+          f"the best throughput does {best * 2 * macs / 1e9:.1f} GFLOP/s = "
+          f"{100 * best * 2 * macs / peak:.1f}% of peak.")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
