@@ -380,18 +380,19 @@ def evaluate_cli(
         typer.Option("--pred", help="Score these predicted CoNLL-U files instead of tagging."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
+    confusion: Annotated[bool, typer.Option("--confusion", help="Show the whole confusion matrix.")] = False,
 ) -> None:
-    """Accuracy (all, seen and unseen words), per-tag scores and confusions on gold data."""
+    """Accuracy (all, seen and unseen words), per-tag scores, confusions and calibration."""
     from postagger.evaluate import evaluate_files
 
     result = evaluate_files(gold, model, pred)
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
-        _print_evaluation(result)
+        _print_evaluation(result, confusion)
 
 
-def _print_evaluation(result: dict) -> None:
+def _print_evaluation(result: dict, show_matrix: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -421,6 +422,38 @@ def _print_evaluation(result: dict) -> None:
         for c in result["confusions"]:
             confusions.add_row(c["gold"], c["predicted"], f"{c['count']:,}")
         console.print(confusions)
+    if "calibration" in result:
+        cal = result["calibration"]
+        table = Table(title=f"Calibration of the chosen tag's probability (ECE {cal['ece']:.4f})")
+        for name in ("probability", "words", "share", "accuracy", "mean prob.", "review below", "acc. above"):
+            table.add_column(name, justify="left" if name == "probability" else "right")
+        for b in cal["buckets"]:
+            closing = "]" if b["to"] == 1.0 else ")"
+            table.add_row(
+                f"[{b['from']:.2f}, {b['to']:.2f}{closing}", f"{b['words']:,}", f"{b['share']:.1%}",
+                "—" if b["accuracy"] is None else f"{b['accuracy']:.2%}",
+                "—" if b["confidence"] is None else f"{b['confidence']:.3f}",
+                f"{b['review_share_below']:.1%}",
+                "—" if b["accuracy_at_or_above"] is None else f"{b['accuracy_at_or_above']:.2%}",
+            )  # fmt: skip
+        console.print(table)
+        console.print(
+            "review below: the share of words under the bucket's lower edge, for a threshold there; "
+            "acc. above: the accuracy of the words the threshold keeps."
+        )
+    if show_matrix:
+        matrix = result["confusion_matrix"]
+        table = Table(title="Confusion matrix (rows: gold, columns: predicted)")
+        table.add_column("gold \\ pred")
+        for tag in matrix["tags"]:
+            table.add_column(tag, justify="right")
+        for tag, row in zip(matrix["tags"], matrix["counts"]):
+            cells = [
+                f"[bold]{n:,}[/bold]" if t == tag else (f"[red]{n:,}[/red]" if n else "[dim]·[/dim]")
+                for t, n in zip(matrix["tags"], row)
+            ]
+            table.add_row(tag, *cells)
+        console.print(table)
 
 
 @app.command("tag")
@@ -447,6 +480,13 @@ def tag_cli(
     jobs: Annotated[
         int, typer.Option(min=1, help="Worker processes for big inputs (one per core is best).")
     ] = 1,
+    with_confidence: Annotated[
+        bool,
+        typer.Option(help="Add each chosen tag's probability (MISC UPOSProb=, a tsv column, jsonl probs)."),
+    ] = False,
+    top_k: Annotated[
+        int, typer.Option(min=0, help="Also give the N best tags with probabilities (implies confidence).")
+    ] = 0,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
     # The NumPy engine's products are small: one BLAS thread is nearly as fast alone and
@@ -462,19 +502,22 @@ def tag_cli(
             raise PostaggerError("no such file" if not Path(path).exists() else "is not a file", path)
     from postagger.tagger import Tagger
 
+    top = max(top_k, 1 if with_confidence else 0)
+    if top and output_format is OutputFormat.inline:
+        raise PostaggerError("inline output has no room for confidences: use conllu, tsv or jsonl")
     tagger = Tagger.load(model, engine.value)
     plan = [(path, input_format or guess_input_format(path)) for path in inputs]
     if output is None:
-        _tag_to(sys.stdout, tagger, plan, output_format, batch_size, jobs)
+        _tag_to(sys.stdout, tagger, plan, output_format, batch_size, jobs, top)
         sys.stdout.flush()
     else:
         from postagger.atomic import atomic_output
 
         with atomic_output(output) as stream:
-            _tag_to(stream, tagger, plan, output_format, batch_size, jobs)
+            _tag_to(stream, tagger, plan, output_format, batch_size, jobs, top)
 
 
-def _tag_to(stream, tagger, plan, out_fmt, batch_size: int, jobs: int) -> None:
+def _tag_to(stream, tagger, plan, out_fmt, batch_size: int, jobs: int, top_k: int) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from postagger.formats import Writer, read_items
@@ -492,9 +535,11 @@ def _tag_to(stream, tagger, plan, out_fmt, batch_size: int, jobs: int) -> None:
         task = progress.add_task("tag", total=None)
         for path, in_fmt in plan:
             items = read_items(path, in_fmt, tagger.tokenizer)
-            tagged = tagger.tag_stream(items, words=_item_words, batch_size=batch_size, jobs=jobs)
-            for item, tags in tagged:
-                writer.write(item, tags)
+            tagged = tagger.tag_stream(
+                items, words=_item_words, batch_size=batch_size, jobs=jobs, top_k=top_k
+            )
+            for item, tags, *scores in tagged:
+                writer.write(item, tags, scores[0] if scores else None)
                 progress.advance(task)
 
 

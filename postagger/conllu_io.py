@@ -72,20 +72,32 @@ class Sentence:
     def tags(self, column: str) -> list[str]:
         return [w.column(column) for w in self.words]
 
-    def with_column(self, column: str, values: list[str]) -> list[str]:
-        """The raw lines with `column` of each word replaced by `values`; all else unchanged."""
+    def with_column(
+        self, column: str, values: list[str], misc: list[dict[str, str]] | None = None
+    ) -> list[str]:
+        """The raw lines with `column` of each word replaced by `values`, and `misc` items
+        (name → value, per word) merged into the MISC column; all else unchanged."""
         if len(values) != len(self.words):
             raise ValueError(f"{len(values)} values for {len(self.words)} words")
         col = COLUMNS.index(column)
         lines = list(self.lines)
-        for word, value in zip(self.words, values):
+        for i, (word, value) in enumerate(zip(self.words, values)):
             raw = lines[word.line_index]
             body = raw.rstrip("\r\n")
             ending = raw[len(body) :]
             parts = body.split("\t")
             parts[col] = value
+            if misc is not None:
+                parts[9] = merge_misc(parts[9], misc[i])
             lines[word.line_index] = "\t".join(parts) + ending
         return lines
+
+
+def merge_misc(misc: str, items: dict[str, str]) -> str:
+    """MISC with `items` set: existing items of the same names are replaced, others kept."""
+    kept = [] if misc == "_" else [m for m in misc.split("|") if m.split("=", 1)[0] not in items]
+    merged = kept + [f"{name}={value}" for name, value in items.items()]
+    return "|".join(merged) if merged else "_"
 
 
 def open_binary(path: str | Path) -> BinaryIO:
@@ -251,21 +263,25 @@ def format_sentence(
     space_after: list[bool] | None = None,
     multiword: list[MultiwordToken] | None = None,
     comments: list[str] | None = None,
+    misc: list[dict[str, str]] | None = None,
 ) -> str:
-    """A new CoNLL-U block (ending with its blank line) for tagged words."""
+    """A new CoNLL-U block (ending with its blank line) for tagged words; `misc` adds
+    MISC items (name → value) per word."""
     out = [f"# {c}\n" for c in comments or []]
     ranges = {m.first: m for m in multiword or []}
     inside_range_until = 0
     for i, (form, tag) in enumerate(zip(words, tags), 1):
         if i in ranges:
             m = ranges[i]
-            misc = "_" if m.space_after else "SpaceAfter=No"
-            out.append(f"{m.first}-{m.last}\t{m.form}\t_\t_\t_\t_\t_\t_\t_\t{misc}\n")
+            range_misc = "_" if m.space_after else "SpaceAfter=No"
+            out.append(f"{m.first}-{m.last}\t{m.form}\t_\t_\t_\t_\t_\t_\t_\t{range_misc}\n")
             inside_range_until = m.last
         fields = [str(i), form, "_", "_", "_", "_", "_", "_", "_", "_"]
         fields[COLUMNS.index(column)] = tag
         if space_after is not None and not space_after[i - 1] and i > inside_range_until:
             fields[9] = "SpaceAfter=No"
+        if misc is not None:
+            fields[9] = merge_misc(fields[9], misc[i - 1])
         out.append("\t".join(fields) + "\n")
     out.append("\n")
     return "".join(out)

@@ -1,11 +1,13 @@
 """Scoring predicted tags against gold tags: accuracy (all, seen, unseen words), per-tag
-precision/recall/F1, and the most frequent confusions."""
+precision/recall/F1, confusions, and how well the tagger's confidence is calibrated."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from postagger.errors import PostaggerError
 
@@ -76,6 +78,46 @@ def score(
     return result
 
 
+#: confidence buckets for calibration: [0, 0.5), [0.5, 0.6), ..., [0.99, 1]
+BUCKET_EDGES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+
+def calibration(confidences: Sequence[float], correct: Sequence[bool], edges=BUCKET_EDGES) -> dict:
+    """How well the probability of the chosen tag predicts that it is right.
+
+    Returns the expected calibration error (the words-weighted mean over the buckets of
+    |accuracy − mean confidence|) and, per confidence bucket, its words, their share,
+    accuracy and mean confidence — and, for each bucket's lower edge as a threshold, the
+    share of words below it (to review by hand) and the accuracy of the rest.
+    """
+    conf = np.asarray(confidences, dtype=np.float64)
+    right = np.asarray(correct, dtype=bool)
+    total = len(conf)
+    buckets, ece = [], 0.0
+    for i, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+        inside = (conf >= low) & ((conf < high) if i < len(edges) - 2 else (conf <= high))
+        n = int(inside.sum())
+        above = conf >= low
+        bucket = {
+            "from": low, "to": high, "words": n, "share": n / total if total else 0.0,
+            "accuracy": float(right[inside].mean()) if n else None,
+            "confidence": float(conf[inside].mean()) if n else None,
+            "review_share_below": float((~above).mean()) if total else 0.0,
+            "accuracy_at_or_above": float(right[above].mean()) if above.any() else None,
+        }  # fmt: skip
+        if n:
+            ece += n / total * abs(bucket["accuracy"] - bucket["confidence"])
+        buckets.append(bucket)
+    return {"ece": ece, "buckets": buckets}
+
+
+def confusion_matrix(gold: Iterable[list[str]], predicted: Iterable[list[str]]) -> dict:
+    """{"tags": [...], "counts": [[gold row][predicted column]]} over all words."""
+    pairs = Counter((g, p) for gs, ps in zip(gold, predicted) for g, p in zip(gs, ps))
+    tags = sorted({g for g, _ in pairs} | {p for _, p in pairs})
+    return {"tags": tags, "counts": [[pairs[(g, p)] for p in tags] for g in tags]}
+
+
 def evaluate_files(
     gold_paths: list[str | Path],
     model_dir: str | Path | None = None,
@@ -84,7 +126,8 @@ def evaluate_files(
     """Score a model on gold CoNLL-U files, or score already predicted files against gold.
 
     With `predicted_paths`, the words of both must match sentence by sentence; the model
-    (when given) then only supplies the training vocabulary for the OOV split.
+    (when given) then only supplies the training vocabulary for the OOV split. When the
+    model tags, the result also has its calibration (see `calibration`).
     """
     from postagger.conllu_io import check_tags, read_treebank
     from postagger.modeldir import load_model_info
@@ -102,8 +145,14 @@ def evaluate_files(
         from postagger.modeldir import load_network
         from postagger.tagger import Tagger
 
-        predicted = Tagger(info, load_network(info)).tag(forms)
+        scored = Tagger(info, load_network(info)).tag_forms(forms, top_k=1)
+        predicted = [[best[0][0] for best in words] for words in scored]
+        confidences = [best[0][1] for words in scored for best in words]
     result = score(gold_tags, predicted, forms, info.vocab.is_known if info else None, column)
+    result["confusion_matrix"] = confusion_matrix(gold_tags, predicted)
+    if not predicted_paths:
+        correct = [g == p for gs, ps in zip(gold_tags, predicted) for g, p in zip(gs, ps)]
+        result["calibration"] = calibration(confidences, correct)
     if info is not None:
         result["model"] = str(info.path)
     return result

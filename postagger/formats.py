@@ -81,39 +81,67 @@ def _paragraphs(path: str | Path) -> Iterator[str]:
 
 
 class Writer:
-    """Writes tagged items in one output format, numbering new CoNLL-U sentences."""
+    """Writes tagged items in one output format, numbering new CoNLL-U sentences.
+
+    With scores (each word's best (tag, probability) pairs, best first) the probability of
+    the chosen tag is written too, and with more than one pair per word the alternatives:
+    CoNLL-U MISC items `UPOSProb=0.9731` and `UPOSTop=NOUN:0.6120,PROPN:0.3011` (merged with
+    what MISC holds), tsv columns, jsonl fields `probs` and `top`.
+    """
 
     def __init__(self, stream: TextIO, fmt: OutputFormat, column: str = "upos"):
         self.stream, self.fmt, self.column = stream, fmt, column
         self.count = 0
 
-    def write(self, item: Item, tags: list[str]) -> None:
+    def write(self, item: Item, tags: list[str], scores: list | None = None) -> None:
         fmt, out = self.fmt, self.stream
         if fmt is OutputFormat.conllu:
+            misc = self._misc(scores)
             if item.sentence is not None:
-                out.write("".join(item.sentence.with_column(self.column, tags)))
+                out.write("".join(item.sentence.with_column(self.column, tags, misc)))
             elif item.words:
                 self.count += 1
-                out.write(self._new_conllu(item, tags))
+                out.write(self._new_conllu(item, tags, misc))
         elif item.sentence is not None and not item.words:
             return  # a comment-only CoNLL-U block has nothing to write in other formats
         elif fmt is OutputFormat.tsv:
             if item.words:
-                out.write("".join(f"{w}\t{t}\n" for w, t in zip(item.words, tags)) + "\n")
+                rows = [[w, t] for w, t in zip(item.words, tags)]
+                for row, best in zip(rows, scores or []):
+                    row.append(f"{best[0][1]:.4f}")
+                    if len(best) > 1:
+                        row.append(",".join(f"{t}:{p:.4f}" for t, p in best))
+                out.write("".join("\t".join(row) + "\n" for row in rows) + "\n")
         elif fmt is OutputFormat.inline:
             out.write(" ".join(f"{w}/{t}" for w, t in zip(item.words, tags)) + "\n")
         else:
             record = {"words": item.words, "tags": tags}
+            if scores is not None:
+                record["probs"] = [round(best[0][1], 6) for best in scores]
+                if any(len(best) > 1 for best in scores):
+                    record["top"] = [[[t, round(p, 6)] for t, p in best] for best in scores]
             if item.text is not None:
                 record["text"] = item.text
             if item.sentence is not None:
                 record.update(_sentence_id(item.sentence))
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    def _new_conllu(self, item: Item, tags: list[str]) -> str:
+    def _misc(self, scores: list | None) -> list[dict[str, str]] | None:
+        if scores is None:
+            return None
+        name = self.column.upper()
+        misc = []
+        for best in scores:
+            items = {f"{name}Prob": f"{best[0][1]:.4f}"}
+            if len(best) > 1:
+                items[f"{name}Top"] = ",".join(f"{t}:{p:.4f}" for t, p in best)
+            misc.append(items)
+        return misc
+
+    def _new_conllu(self, item: Item, tags: list[str], misc: list | None) -> str:
         comments = [f"sent_id = {self.count}", f"text = {item.text}"]
         if item.tokens is None:
-            return format_sentence(item.words, tags, self.column, comments=comments)
+            return format_sentence(item.words, tags, self.column, comments=comments, misc=misc)
         space_after, multiword, position = [], [], 1
         for token in item.tokens:
             n = len(token.words)
@@ -122,8 +150,9 @@ class Writer:
             space_after.extend([True] * (n - 1) + [token.space_after])
             position += n
         return format_sentence(
-            item.words, tags, self.column, space_after=space_after, multiword=multiword, comments=comments
-        )
+            item.words, tags, self.column, space_after=space_after, multiword=multiword,
+            comments=comments, misc=misc,
+        )  # fmt: skip
 
 
 def _sentence_id(sentence: Sentence) -> dict:

@@ -49,6 +49,30 @@ def predict_tags(
     return out
 
 
+def predict_scores(
+    network, data: list[EncodedSentence], tags: list[str], top_k: int, batch_size: int = 64
+) -> list[list[list[tuple[str, float]]]]:
+    """The `top_k` best (tag, probability) pairs of each word, best first, in input order.
+    The padding tag is never among them: the probabilities are those of the softmax
+    renormalised over the real tags (the padding class, never a training target, keeps a
+    trace of probability mass), so that a word's tags sum to 1."""
+    out: list = [[] for _ in data]
+    k = min(top_k, len(tags) - 1)
+    for batch in length_batches(data, batch_size):
+        probs = np.array(network.predict_on_batch(batch.inputs), dtype=np.float64)
+        probs[..., PAD_ID] = 0.0
+        probs /= probs.sum(-1, keepdims=True)
+        probs[..., PAD_ID] = -1.0  # below every real tag, even one of probability 0
+        best = np.argsort(-probs, axis=-1, kind="stable")[..., :k]
+        best_probs = np.take_along_axis(probs, best, -1)
+        for row, i in enumerate(batch.index):
+            n = len(data[i].words)
+            out[i] = [
+                [(tags[t], float(p)) for t, p in zip(best[row, j], best_probs[row, j])] for j in range(n)
+            ]
+    return out
+
+
 def weight_arrays(model) -> dict[str, np.ndarray]:
     """The Keras model's weights named "<layer name>/<index>": the layer names are ours
     (model.py), unlike Keras's variable paths, which get suffixes when several models
@@ -117,6 +141,7 @@ class NumpyNetwork:
         logits -= logits.max(-1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(-1, keepdims=True)
+        probs[..., PAD_ID] = -1.0  # below every real tag, even one of probability 0
         return probs
 
     def _chars(self, chars: np.ndarray) -> np.ndarray:

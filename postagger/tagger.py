@@ -62,9 +62,13 @@ class Tagger:
         batch_size: int = 64,
         window: int = 2048,
         jobs: int = 1,
-    ) -> Iterator[tuple[T, list[str]]]:
+        top_k: int = 0,
+    ) -> Iterator[tuple]:
         """Tag a stream lazily, in input order: `window` items at a time are grouped by
         length into batches, so memory stays bounded however long the stream is.
+
+        Yields (item, tags), or with `top_k` > 0 (item, tags, scores) where scores holds,
+        for each word, its `top_k` best (tag, probability) pairs, best first.
 
         With `jobs` > 1, windows are tagged by that many worker processes (each loads the
         model once), at most two windows per worker in flight; a stream of one window is
@@ -77,26 +81,32 @@ class Tagger:
             return
         second = next(chunks, None) if jobs > 1 else None
         if second is None:
-            yield from zip(first, self.tag_forms([list(words(i)) for i in first], batch_size))
-            for chunk in chunks:
-                yield from zip(chunk, self.tag_forms([list(words(i)) for i in chunk], batch_size))
+            for chunk in itertools.chain([first], chunks):
+                forms = [list(words(i)) for i in chunk]
+                yield from _joined(chunk, self.tag_forms(forms, batch_size, top_k), top_k > 0)
             return
-        yield from self._tag_in_workers(itertools.chain([first, second], chunks), words, batch_size, jobs)
+        chunks = itertools.chain([first, second], chunks)
+        yield from self._tag_in_workers(chunks, words, batch_size, jobs, top_k)
 
-    def tag_forms(self, forms: list[list[str]], batch_size: int = 64) -> list[list[str]]:
-        """Tags for a list of sentences (empty sentences get no tags)."""
+    def tag_forms(self, forms: list[list[str]], batch_size: int = 64, top_k: int = 0) -> list:
+        """Tags for a list of sentences (empty sentences get no tags); with `top_k` > 0,
+        each word's `top_k` best (tag, probability) pairs instead."""
         from postagger.batching import encode_sentence
-        from postagger.inference import predict_tags
+        from postagger.inference import predict_scores, predict_tags
 
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
-        results: list[list[str]] = [[] for _ in forms]
+        results: list = [[] for _ in forms]
         nonempty = [i for i, f in enumerate(forms) if f]
         encoded = [encode_sentence(forms[i], vocab, max_chars) for i in nonempty]
-        for i, tags in zip(nonempty, predict_tags(self.network, encoded, vocab.tags.items, batch_size)):
+        if top_k > 0:
+            predicted = predict_scores(self.network, encoded, vocab.tags.items, top_k, batch_size)
+        else:
+            predicted = predict_tags(self.network, encoded, vocab.tags.items, batch_size)
+        for i, tags in zip(nonempty, predicted):
             results[i] = tags
         return results
 
-    def _tag_in_workers(self, chunks, words, batch_size: int, jobs: int):
+    def _tag_in_workers(self, chunks, words, batch_size: int, jobs: int, top_k: int):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -109,13 +119,22 @@ class Tagger:
             pending: deque = deque()
             for chunk in chunks:
                 forms = [list(words(i)) for i in chunk]
-                pending.append((chunk, pool.submit(_tag_in_worker, forms, batch_size)))
+                pending.append((chunk, pool.submit(_tag_in_worker, forms, batch_size, top_k)))
                 if len(pending) >= 2 * jobs:
                     done, future = pending.popleft()
-                    yield from zip(done, future.result())
+                    yield from _joined(done, future.result(), top_k > 0)
             while pending:
                 done, future = pending.popleft()
-                yield from zip(done, future.result())
+                yield from _joined(done, future.result(), top_k > 0)
+
+
+def _joined(chunk: list, results: list, scored: bool) -> Iterator[tuple]:
+    """(item, tags) pairs, or (item, tags, scores) when the results are scores."""
+    for item, result in zip(chunk, results):
+        if scored:
+            yield item, [best[0][0] for best in result], result
+        else:
+            yield item, result
 
 
 _worker_tagger: Tagger | None = None
@@ -126,6 +145,6 @@ def _start_worker(path: str, engine: str) -> None:
     _worker_tagger = Tagger.load(path, engine)
 
 
-def _tag_in_worker(forms: list[list[str]], batch_size: int) -> list[list[str]]:
+def _tag_in_worker(forms: list[list[str]], batch_size: int, top_k: int) -> list:
     assert _worker_tagger is not None
-    return _worker_tagger.tag_forms(forms, batch_size)
+    return _worker_tagger.tag_forms(forms, batch_size, top_k)
