@@ -231,6 +231,10 @@ def train_cli(
             "or multiworker (machines in TF_CONFIG)."
         ),
     ] = Strategy.default,
+    logdir: Annotated[
+        Optional[Path],
+        typer.Option(help="Write TensorBoard scalars per epoch and the word-embedding projector files here."),
+    ] = None,
 ) -> None:
     """Train a tagger on CoNLL-U files; the best epoch on --dev is kept in OUTPUT."""
     from postagger.train import resume as resume_training
@@ -242,7 +246,7 @@ def train_cli(
     if resume is not None:
         given = [
             p.name for p in ctx.command.params
-            if p.name not in ("resume", "help", "strategy")
+            if p.name not in ("resume", "help", "strategy", "logdir")
             and ctx.get_parameter_source(p.name).name != "DEFAULT"
         ]  # fmt: skip
         if given:
@@ -253,7 +257,7 @@ def train_cli(
 
         col = load_model_info(resume).config.column
         with _TrainingProgress(console, col) as progress:
-            metrics = resume_training(resume, progress=progress, strategy=strategy.value)
+            metrics = resume_training(resume, progress=progress, strategy=strategy.value, logdir=logdir)
         _print_training_summary(console, metrics, col, resume)
         return
     if not train or not dev or output is None:
@@ -272,6 +276,7 @@ def train_cli(
         metrics = run_training(
             train, dev, output, config, vocab=loaded_vocab, test_paths=test or (),
             command=_command_line(ctx), progress=progress, vectors=vectors, strategy=strategy.value,
+            logdir=logdir,
         )  # fmt: skip
     _print_training_summary(console, metrics, column.value, output)
 

@@ -106,10 +106,13 @@ def train(
     progress: ProgressCallback | None = None,
     vectors: str | Path | None = None,
     strategy: str = "default",
+    logdir: str | Path | None = None,
 ) -> dict:
     """Train a tagger and write the best epoch's model directory to `output`.
 
-    `strategy` picks the tf.distribute strategy (see `distribution_strategy`).
+    `strategy` picks the tf.distribute strategy (see `distribution_strategy`). With
+    `logdir`, TensorBoard gets the loss, dev accuracy and learning rate of every epoch and,
+    at the end, the embedding projector files of the best model's word embedding.
 
     With `vectors` (a fastText .bin, .vec or .vec.gz file) the word embeddings start from
     the pretrained vectors (see `postagger.vectors.align`); `config.word_dim` becomes their
@@ -154,7 +157,7 @@ def train(
     run = _Run(
         Path(output), config, vocab, learn_rules(train_bank.sentences), train_bank, dev_bank,
         {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)},
-        provenance, strategy,
+        provenance, strategy, logdir,
     )  # fmt: skip
     return run.execute(notify, embeddings=embeddings)
 
@@ -181,7 +184,12 @@ def distribution_strategy(name: str):
     raise PostaggerError(f"unknown strategy {name!r}: use one of {', '.join(STRATEGIES)}")
 
 
-def resume(output: str | Path, progress: ProgressCallback | None = None, strategy: str = "default") -> dict:
+def resume(
+    output: str | Path,
+    progress: ProgressCallback | None = None,
+    strategy: str = "default",
+    logdir: str | Path | None = None,
+) -> dict:
     """Continue an interrupted `train` from its last finished epoch, with the same data and
     settings; the result is the same as that of an uninterrupted run."""
     from postagger.modeldir import load_model_info
@@ -204,7 +212,7 @@ def resume(output: str | Path, progress: ProgressCallback | None = None, strateg
     column = info.config.column
     run = _Run(
         output, info.config, info.vocab, info.rules, Treebank.read(paths["train"], column),
-        Treebank.read(paths["dev"], column), paths, info.provenance, strategy,
+        Treebank.read(paths["dev"], column), paths, info.provenance, strategy, logdir,
     )  # fmt: skip
     return run.execute(progress or (lambda event, data: None), state=state)
 
@@ -233,6 +241,7 @@ class _Run:
     data_paths: dict
     provenance: dict
     strategy_name: str = "default"
+    logdir: str | Path | None = None
 
     def execute(self, notify: ProgressCallback, embeddings=None, state: dict | None = None) -> dict:
         tf, keras = load_tensorflow()
@@ -277,6 +286,7 @@ class _Run:
 
         epoch = first_epoch - 1
         n_batches = sum(1 for _ in length_batches(train_data, config.batch_size))
+        board = _summary_writer(tf, self.logdir) if self.logdir is not None else None
         try:
             for epoch in range(first_epoch, config.epochs + 1):
                 if epoch - best["epoch"] > config.patience > 0:
@@ -315,6 +325,12 @@ class _Run:
                 else:
                     model.optimizer.learning_rate = learning_rate * config.lr_decay
                 self._save_state(model, rng, epoch, best, history, elapsed())
+                if board is not None:
+                    with board.as_default(step=epoch):
+                        tf.summary.scalar("loss", history[-1]["loss"])
+                        tf.summary.scalar(f"dev_accuracy/{config.column}", dev_acc)
+                        tf.summary.scalar("learning_rate", learning_rate)
+                    board.flush()
                 notify("epoch_end", {**history[-1], "best": improved})
                 if epoch - best["epoch"] >= config.patience > 0:
                     break
@@ -344,6 +360,10 @@ class _Run:
             metrics["test"] = _full_scores(export, test_bank, vocab, config)
         self.provenance["trained"] = _training_record(elapsed(), epoch, best["epoch"])
         save_model_dir(self.output, export, config, vocab, self.rules, metrics, self.provenance)
+        if board is not None:
+            board.close()
+            if config.word_repr != "chars":
+                _write_projector(self.output, Path(self.logdir))
         return metrics
 
     def _save_state(self, model, rng, epoch: int, best: dict, history: list, seconds: float) -> None:
@@ -364,6 +384,29 @@ class _Run:
             "data_paths": self.data_paths,
         }
         atomic_write_text(self.output / STATE_JSON, json.dumps(state, indent=1) + "\n")
+
+
+def _summary_writer(tf, logdir):
+    try:
+        import tensorboard  # noqa: F401  (tf.summary.scalar is implemented there)
+    except ImportError:
+        raise PostaggerError(
+            "--logdir needs TensorBoard: pip install 'postagger[tensorboard]' (or tensorboard)"
+        ) from None
+    return tf.summary.create_file_writer(str(logdir))
+
+
+def _write_projector(model_dir: Path, logdir: Path) -> None:
+    """The word embedding as TensorBoard projector files, with the config that points to them."""
+    from postagger.atomic import atomic_write_text
+    from postagger.vectors import export_projector
+
+    export_projector(model_dir, logdir / "projector")
+    config = (
+        'embeddings {\n  tensor_name: "word_embedding"\n'
+        '  tensor_path: "projector/vectors.tsv"\n  metadata_path: "projector/metadata.tsv"\n}\n'
+    )
+    atomic_write_text(logdir / "projector_config.pbtxt", config)
 
 
 def _training_record(seconds: float, epochs_run: int, best_epoch: int) -> dict:

@@ -157,3 +157,21 @@ def test_word_dropout_and_dropout_are_off_when_tagging(tiny_model):
     unk_inputs = {**batch.inputs, "words": np.where(batch.words == batch.words[0, 1], UNK_ID, batch.words)}
     assert not np.allclose(np.asarray(tagger.network(unk_inputs, training=False)), runs[0])
     assert np.allclose(np.asarray(tagger.network.predict_on_batch(batch.inputs)), runs[0], atol=1e-6)
+
+
+def test_logdir_gets_tensorboard_scalars_and_projector_files(tmp_path):
+    import tensorflow as tf
+
+    data = first_sentences(tmp_path, 10)
+    logdir = tmp_path / "logs"
+    train([data], [data], tmp_path / "m", ModelConfig(**{**TINY, "epochs": 2}), logdir=logdir)
+    [events] = list(logdir.glob("events.out.tfevents.*"))
+    seen = {}
+    for event in tf.compat.v1.train.summary_iterator(str(events)):
+        for value in event.summary.value:
+            seen.setdefault(value.tag, []).append(event.step)
+    assert seen == {"loss": [1, 2], "dev_accuracy/upos": [1, 2], "learning_rate": [1, 2]}
+    vectors = (logdir / "projector" / "vectors.tsv").read_text(encoding="utf-8").splitlines()
+    words = (logdir / "projector" / "metadata.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(vectors) == len(words) > 10 and all(len(v.split("\t")) == TINY["word_dim"] for v in vectors)
+    assert 'tensor_path: "projector/vectors.tsv"' in (logdir / "projector_config.pbtxt").read_text()
