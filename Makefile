@@ -4,9 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EWT_DIR ?= ../shared/ud/UD_English-EWT
 MODEL_DIR ?= models/en_ewt
+VECTORS ?= build/ewt-wordnet.100.bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test model evaluate-model clean
+.PHONY: install demo test vectors model evaluate-model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +26,21 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# 100-dimensional fastText vectors from EWT train + WordNet 3.0 glosses (needs Debian's
+# wordnet-base); fastText trains with several threads, so a rerun gives close, not identical, vectors.
+vectors: $(VECTORS)
+
+$(VECTORS): $(STAMP)
+	mkdir -p $(dir $(VECTORS))
+	$(BIN)/python bench/ewt_wordnet_corpus.py $(EWT_DIR) $(dir $(VECTORS))ewt-wordnet.txt
+	$(BIN)/postagger vectors train $(dir $(VECTORS))ewt-wordnet.txt -o $(VECTORS) \
+		--dim 100 --epochs 5 --min-count 3
+
 # Train the shipped model on the full UD English-EWT treebank (EWT_DIR=... to read it elsewhere).
-model: $(STAMP)
+model: $(VECTORS)
 	$(BIN)/postagger train $(EWT_DIR)/en_ewt-ud-train.conllu \
 		--dev $(EWT_DIR)/en_ewt-ud-dev.conllu --test $(EWT_DIR)/en_ewt-ud-test.conllu \
-		--seed 1 -o $(MODEL_DIR)
+		--vectors $(VECTORS) --epochs 12 --patience 3 --seed 1 -o $(MODEL_DIR)
 
 evaluate-model: $(STAMP)
 	$(BIN)/postagger evaluate $(EWT_DIR)/en_ewt-ud-test.conllu --model $(MODEL_DIR)

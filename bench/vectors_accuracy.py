@@ -22,31 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+from ewt_wordnet_corpus import build_corpus
+
 ROOT = Path(__file__).resolve().parent.parent
 EXE = str(Path(sys.executable).with_name("postagger"))
-WORDNET = Path("/usr/share/wordnet")
-
-
-def build_corpus(ewt: Path, out: Path) -> dict:
-    from postagger.conllu_io import read_treebank
-    from postagger.text import Tokenizer
-
-    tokenizer = Tokenizer()
-    lines = [" ".join(s.forms) for s in read_treebank([ewt / "en_ewt-ud-train.conllu"])]
-    ewt_words = sum(len(line.split()) for line in lines)
-    for part in ("noun", "verb", "adj", "adv"):
-        path = WORDNET / f"data.{part}"
-        if not path.exists():
-            sys.exit(f"{path} is missing: apt-get install wordnet-base")
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("  ") or "|" not in line:
-                continue  # licence header
-            gloss = line.split("|", 1)[1].strip()
-            for sentence in tokenizer.sentences(gloss.replace(";", " ;")):
-                lines.append(" ".join(w for token in sentence for w in token.words))
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    total = sum(len(line.split()) for line in lines)
-    return {"ewt_words": ewt_words, "wordnet_words": total - ewt_words, "lines": len(lines)}
 
 
 def train(ewt: Path, out: Path, extra: list[str]) -> float:
