@@ -57,3 +57,27 @@ def test_tag_jobs_from_the_command_line(tiny_model, tmp_path):
         assert result.exit_code == 0, result.output
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1] and outputs[0].count("\n\n") == len(lines)
+
+
+def test_the_parallel_tagging_example_runs_with_multiprocessing(tiny_model, tmp_path):
+    """docs/examples/parallel_tagging.py: the per-partition function that PySpark's
+    mapPartitions would call, run here by a multiprocessing pool."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from postagger import Tagger
+
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "parallel_tagging.py"
+    sentences = [s.forms for s in read_treebank([TRAIN, DEV, TEST])]
+    source = tmp_path / "corpus.txt"
+    source.write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
+    target = tmp_path / "tagged.txt"
+    subprocess.run(
+        [sys.executable, str(example), "local", str(source), str(target), "--model", str(tiny_model),
+         "--processes", "2", "--chunk-lines", "40"],
+        check=True, timeout=300,
+    )  # fmt: skip
+    expected = Tagger.load(tiny_model).tag(sentences)
+    got = [[pair.rsplit("/", 1)[1] for pair in line.split()] for line in target.read_text().splitlines()]
+    assert got == expected
