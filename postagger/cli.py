@@ -224,6 +224,13 @@ def train_cli(
     extend_vocab: Annotated[
         int, typer.Option(min=0, help="Add up to N frequent pretrained words missing from the training data.")
     ] = 0,
+    dual_embeddings: Annotated[
+        bool,
+        typer.Option(
+            help="Train an embedding of the training words and feed the frozen pretrained vectors "
+            "of all words beside it."
+        ),
+    ] = False,
     strategy: Annotated[
         Strategy,
         typer.Option(
@@ -269,7 +276,7 @@ def train_cli(
         char_filters=char_filters, char_kernel=char_kernel, lstm_units=lstm_units, lstm_layers=lstm_layers,
         dropout=dropout, word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay,
         epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
-        freeze_embeddings=freeze_embeddings, extend_vocab=extend_vocab,
+        freeze_embeddings=freeze_embeddings, extend_vocab=extend_vocab, dual_embeddings=dual_embeddings,
     )  # fmt: skip
     loaded_vocab = Vocabulary.load(vocab) if vocab else None
     with _TrainingProgress(console, column.value) as progress:

@@ -10,6 +10,7 @@ from postagger.errors import ModelError, PostaggerError
 
 WORD_REPRS = ("word", "chars", "both")
 CHAR_ENCODERS = ("lstm", "cnn")
+ABSENT_MEANS = {"char_encoder": "cnn", "dual_embeddings": False}
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ModelConfig:
     vectors: str = ""  # name of the pretrained vectors file the embeddings started from
     freeze_embeddings: bool = False  # keep pretrained word embeddings fixed during training
     extend_vocab: int = 0  # pretrained words added to the vocabulary beyond the training words
+    dual_embeddings: bool = False  # a trained embedding of the training words + the frozen vectors of all
     char_encoder: str = "cnn"  # how a word's characters become a vector: BiLSTM or CNN
     char_dim: int = 32
     char_units: int = 64  # character BiLSTM: units per direction
@@ -86,6 +88,9 @@ class ModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ModelError(f"unknown settings {', '.join(unknown)} (written by a newer postagger?)", path)
+        # settings added after format 1 was fixed: a file without them was written by a
+        # version that had only the old behaviour, whatever today's default is
+        data = {**ABSENT_MEANS, **data}
         defaults = cls()
         for name, value in data.items():
             expected = type(getattr(defaults, name))

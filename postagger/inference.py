@@ -4,8 +4,10 @@
 The same computation as `postagger.model.build_model` (inference mode: dropout off) is
 written here with NumPy from the weights saved in `weights.npz` beside `model.keras`:
 
-- word embedding lookup; character CNN: embedding (zero for padding), 1-D convolution with
-  "same" padding, ReLU, max over the word's real characters (zeros for an all-padding word);
+- word embedding lookup (with dual embeddings: the trained one, words added from the
+  vectors read as unknown, beside the frozen pretrained one); character CNN: embedding
+  (zero for padding), 1-D convolution with "same" padding, ReLU, max over the word's real
+  characters (zeros for an all-padding word);
   or character BiLSTM: embedding, both directions over the real characters (a padding step
   keeps the state), the two final states side by side (zeros for an all-padding word);
 - each BiLSTM layer: the input projections of all time steps in one matrix product, then the
@@ -25,7 +27,7 @@ import numpy as np
 
 from postagger.batching import EncodedSentence, length_batches
 from postagger.config import ModelConfig
-from postagger.vocab import PAD_ID
+from postagger.vocab import PAD_ID, UNK_ID
 
 
 def predict_tag_ids(network, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +93,7 @@ class NumpyNetwork:
         self.config = config
         w = {k: v.astype(np.float32) for k, v in weights.items()}
         self.word_embedding = w.get("word_embedding/0")
+        self.pretrained_embedding = w.get("pretrained_embedding/0")  # dual embeddings only
         self.char_embedding = w.get("char_cnn/0", w.get("char_lstm/0"))
         self.char_kernel = w.get("char_cnn/1")
         self.char_bias = w.get("char_cnn/2")
@@ -113,7 +116,9 @@ class NumpyNetwork:
     def sizes(self) -> dict[str, int]:
         """Vocabulary sizes the weights were trained for."""
         sizes = {"tags": self.output_kernel.shape[1]}
-        if self.word_embedding is not None:
+        if self.pretrained_embedding is not None:
+            sizes["words"] = self.pretrained_embedding.shape[0]
+        elif self.word_embedding is not None:
             sizes["words"] = self.word_embedding.shape[0]
         if self.char_embedding is not None:
             sizes["chars"] = self.char_embedding.shape[0]
@@ -129,7 +134,10 @@ class NumpyNetwork:
         words = inputs["words"]
         mask = words != PAD_ID
         parts = []
-        if self.word_embedding is not None:
+        if self.pretrained_embedding is not None:
+            trained = np.where(words >= len(self.word_embedding), UNK_ID, words)
+            parts.extend([self.word_embedding[trained], self.pretrained_embedding[words]])
+        elif self.word_embedding is not None:
             parts.append(self.word_embedding[words])
         if self.char_embedding is not None:
             parts.append(self._chars(inputs["chars"]))
@@ -141,7 +149,6 @@ class NumpyNetwork:
         logits -= logits.max(-1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(-1, keepdims=True)
-        probs[..., PAD_ID] = -1.0  # below every real tag, even one of probability 0
         return probs
 
     def _chars(self, chars: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 from postagger.config import ModelConfig  # noqa: E402
-from postagger.vocab import PAD_ID, Vocabulary  # noqa: E402
+from postagger.vocab import PAD_ID, UNK_ID, Vocabulary  # noqa: E402
 
 
 @keras.saving.register_keras_serializable(package="postagger")
@@ -26,6 +26,25 @@ class PaddingMask(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+@keras.saving.register_keras_serializable(package="postagger")
+class TrainedWordIds(layers.Layer):
+    """Word ids, with the words beyond the first `n` (added from pretrained vectors, never
+    seen in training) mapped to the unknown word: the ids for the trained embedding."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = n
+
+    def call(self, words):
+        return ops.where(ops.greater_equal(words, self.n), ops.full_like(words, UNK_ID), words)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
 
 
 @keras.saving.register_keras_serializable(package="postagger")
@@ -123,7 +142,20 @@ def build_model(config: ModelConfig, vocab: Vocabulary, embeddings: np.ndarray |
     chars = keras.Input(shape=(None, None), dtype="int32", name="chars")
     mask = PaddingMask(name="padding_mask")(words)
     parts = []
-    if config.word_repr in ("word", "both"):
+    if config.word_repr in ("word", "both") and config.dual_embeddings:
+        # UDPipe 2 style: a trained embedding for the training words (started from the
+        # vectors) beside the frozen pretrained vectors of every word, so that a word unseen
+        # in training but known to the vectors keeps its pretrained meaning
+        n = vocab.trained_words()
+        initial = None if embeddings is None else [embeddings[:n]]
+        trained = layers.Embedding(n, config.word_dim, weights=initial, name="word_embedding")
+        frozen = layers.Embedding(
+            len(vocab.words), config.word_dim, weights=None if embeddings is None else [embeddings],
+            trainable=False, name="pretrained_embedding",
+        )  # fmt: skip
+        parts.append(trained(TrainedWordIds(n, name="trained_word_ids")(words)))
+        parts.append(frozen(words))
+    elif config.word_repr in ("word", "both"):
         embedding = layers.Embedding(
             len(vocab.words),
             config.word_dim,

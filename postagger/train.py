@@ -142,8 +142,12 @@ def train(
         "seed": config.seed,
         "command": command,
     }
-    if vectors is None and (config.freeze_embeddings or config.extend_vocab):
-        raise PostaggerError("freezing or extending the embeddings needs pretrained vectors (--vectors)")
+    if vectors is None and (config.freeze_embeddings or config.extend_vocab or config.dual_embeddings):
+        raise PostaggerError(
+            "freezing, extending or doubling the embeddings needs pretrained vectors (--vectors)"
+        )
+    if config.dual_embeddings and config.freeze_embeddings:
+        raise PostaggerError("--dual-embeddings keeps a frozen copy already: leave out --freeze-embeddings")
     if vectors is not None:
         from postagger.vectors import align, fingerprint
 

@@ -59,6 +59,14 @@ class Vocabulary:
             i = self.words.ids.get(form.lower(), UNK_ID)
         return i
 
+    def trained_words(self) -> int:
+        """How many ids (the reserved ones included) belong to words of the training data;
+        words added from pretrained vectors (`--extend-vocab`) come after them."""
+        n = len(self.words.items)
+        while n > 2 and self.words.items[n - 1] not in self.word_counts:
+            n -= 1
+        return n
+
     def is_known(self, form: str) -> bool:
         """Whether the form was seen in training (the definition of OOV used in evaluation)."""
         return form in self.word_counts

@@ -41,6 +41,7 @@ def test_numpy_and_keras_give_the_same_probabilities(networks):
         {"word_repr": "chars", "char_encoder": "lstm"},
         {"word_repr": "chars", "char_encoder": "cnn", "char_kernel": 4},
         {"word_repr": "word", "lstm_layers": 3},
+        {"word_repr": "both", "dual_embeddings": True},
     ],
 )
 def test_numpy_forward_pass_matches_keras_for_each_architecture(settings):
@@ -48,14 +49,18 @@ def test_numpy_forward_pass_matches_keras_for_each_architecture(settings):
     from postagger.config import ModelConfig
     from postagger.inference import NumpyNetwork, weight_arrays
     from postagger.model import build_model
-    from postagger.vocab import build_vocabulary
+    from postagger.vocab import Index, Vocabulary, build_vocabulary
 
     sentences = list(read_treebank([DEV]))
     vocab = build_vocabulary(sentences)
+    added = ["zebra", "quokka"]  # as --extend-vocab adds them: after the training words
+    words = Index([*vocab.words.items, *added])
+    vocab = Vocabulary(words, vocab.chars, vocab.tags, "upos", vocab.word_counts)
+    assert vocab.trained_words() == len(vocab.words) - 2
     config = ModelConfig(word_dim=8, char_dim=6, char_units=5, char_filters=7, lstm_units=9, **settings)
     model = build_model(config, vocab)
     numpy_net = NumpyNetwork(config, weight_arrays(model))
-    forms = [s.forms for s in sentences] + [["x" * 300, "Zanzibarification", "."]]
+    forms = [s.forms for s in sentences] + [["x" * 300, "Zanzibarification", "."], ["a", "zebra", "quokka"]]
     data = [encode_sentence(f, vocab, config.max_word_chars) for f in forms]
     for batch in length_batches(data, 16):
         expected = np.asarray(model.predict_on_batch(batch.inputs))

@@ -107,3 +107,10 @@ def test_files_linked_from_outside_the_directory_are_refused(copy, tmp_path):
     (copy / "vocab.json").symlink_to(outside)
     with pytest.raises(ModelError, match="points outside the model directory"):
         load_model_info(copy)
+
+
+def test_a_config_from_before_the_char_encoder_option_means_the_cnn():
+    from postagger.config import ModelConfig
+
+    old = {k: v for k, v in ModelConfig().to_json().items() if k not in ("char_encoder", "char_units")}
+    assert ModelConfig.from_json(old).char_encoder == "cnn"
