@@ -2,7 +2,7 @@
 
 `postagger tag` is started often on small inputs; importing TensorFlow alone takes seconds.
 The same computation as `postagger.model.build_model` (inference mode: dropout off) is
-written here with NumPy from the weights saved in `weights.npz` beside `model.keras`:
+written here with NumPy from the weights saved in `weights.npz`:
 
 - word embedding lookup (with dual embeddings: the trained one, words added from the
   vectors read as unknown, beside the frozen pretrained one); character CNN: embedding
@@ -20,8 +20,6 @@ written here with NumPy from the weights saved in `weights.npz` beside `model.ke
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
@@ -123,11 +121,6 @@ class NumpyNetwork:
         if self.char_embedding is not None:
             sizes["chars"] = self.char_embedding.shape[0]
         return sizes
-
-    @classmethod
-    def load(cls, config: ModelConfig, path: str | Path) -> NumpyNetwork:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(config, {name: data[name] for name in data.files})
 
     def predict_on_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """Tag probabilities (batch, time, tags), as the Keras model's `predict_on_batch`."""

@@ -1,15 +1,17 @@
-"""A model directory: the Keras weights plus everything needed to rebuild and trust them.
+"""A model directory: the network's weights plus everything needed to rebuild and trust them.
 
     config.json      format version, hyper-parameters, provenance (data checksums, library
                      versions, seed, date, command)
     vocab.json       word, character and tag vocabularies
     tokenizer.json   tokenization rules learned from the training treebank
     metrics.json     dev (and test) scores
-    model.keras      the network's weights
-    weights.npz      the same weights as NumPy arrays, for tagging without TensorFlow
+    weights.npz      the weights as plain NumPy arrays named "<layer>/<index>": read by the
+                     NumPy engine directly and by the Keras engine into a rebuilt network
 
-Loading never deserialises code: the network is rebuilt from config.json with
-`build_model` and only the weights are read from model.keras.
+Directories written before weights.npz became the only weights file hold `model.keras`
+(Keras's weights file) instead or as well; the Keras engine still reads it when there is no
+weights.npz. Loading never deserialises code: the network is rebuilt from config.json with
+`build_model` and only weight arrays are read (`allow_pickle=False`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from postagger.text import TokenizerRules
 from postagger.vocab import Vocabulary
 
 MODEL_FORMAT = 1
-FILES = ("config.json", "vocab.json", "tokenizer.json", "metrics.json", "model.keras")
-WEIGHTS_FILE = "weights.npz"  # the same weights as plain arrays (optional: tagging without TensorFlow)
+FILES = ("config.json", "vocab.json", "tokenizer.json", "metrics.json")
+WEIGHTS_FILE = "weights.npz"
+KERAS_WEIGHTS_FILE = "model.keras"  # older directories only
 
 
 @dataclass
@@ -43,7 +46,13 @@ class ModelInfo:
 
     @property
     def weights_path(self) -> Path:
-        return self.path / "model.keras"
+        """weights.npz, or model.keras in an older directory without it."""
+        npz = self.path / WEIGHTS_FILE
+        return (
+            npz
+            if npz.is_file() or not (self.path / KERAS_WEIGHTS_FILE).is_file()
+            else self.path / KERAS_WEIGHTS_FILE
+        )
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -81,10 +90,12 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
     if not path.is_dir():
         raise ModelError("is not a model directory", path)
     missing = [name for name in FILES if not (path / name).is_file()]
+    if not (path / WEIGHTS_FILE).is_file() and not (path / KERAS_WEIGHTS_FILE).is_file():
+        missing.append(WEIGHTS_FILE)
     if missing:
         raise ModelError(f"not a complete model directory (missing {', '.join(missing)})", path)
     root = path.resolve()
-    for name in (*FILES, WEIGHTS_FILE):
+    for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE):
         if (path / name).exists() and not (path / name).resolve().is_relative_to(root):
             raise ModelError("points outside the model directory (a link?); refusing to read it", path / name)
     meta = _read_json(path / "config.json")
@@ -139,7 +150,6 @@ def save_model_dir(
         (tmp / "vocab.json").write_text(dump(vocab.to_json()), encoding="utf-8")
         (tmp / "tokenizer.json").write_text(dump(rules.to_json()), encoding="utf-8")
         (tmp / "metrics.json").write_text(dump(metrics), encoding="utf-8")
-        model.save(tmp / "model.keras")
         save_weight_arrays(tmp / WEIGHTS_FILE, model)
 
 
@@ -155,23 +165,34 @@ def save_weight_arrays(path: Path, model) -> None:
 
 
 def load_network(info: ModelInfo, engine: str = "auto"):
-    """The network for tagging: NumPy from weights.npz when the model has it (engine "auto"
-    or "numpy"), else (or with engine "keras") the Keras model."""
+    """The network for tagging: NumPy from weights.npz (engine "auto" or "numpy"), or the
+    Keras model (engine "keras", or "auto" for an older directory with model.keras only)."""
     npz = info.path / WEIGHTS_FILE
     if engine == "numpy" or (engine == "auto" and npz.is_file()):
         return _load_numpy(info, npz)
     return load_keras_network(info)
 
 
-def _load_numpy(info: ModelInfo, npz: Path):
-    from postagger.inference import NumpyNetwork
+def _read_arrays(npz: Path) -> dict:
+    import numpy as np
 
     try:
-        network = NumpyNetwork.load(info.config, npz)
+        with np.load(npz, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise ModelError("missing: this model can only be used with --engine keras", npz) from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise ModelError(f"damaged or truncated ({type(err).__name__}: {err})", npz) from None
+
+
+def _load_numpy(info: ModelInfo, npz: Path):
+    from postagger.inference import NumpyNetwork
+
+    arrays = _read_arrays(npz)
+    try:
+        network = NumpyNetwork(info.config, arrays)
+    except (KeyError, ValueError, IndexError) as err:
+        raise ModelError(f"weights do not fit this config ({type(err).__name__}: {err})", npz) from None
     expected = {"words": len(info.vocab.words), "chars": len(info.vocab.chars), "tags": len(info.vocab.tags)}
     sizes = network.sizes()
     if sizes != {k: v for k, v in expected.items() if k in sizes}:
@@ -184,12 +205,35 @@ def load_keras_network(info: ModelInfo):
     from postagger.model import build_model
 
     model = build_model(info.config, info.vocab)
+    path = info.weights_path
+    if path.name == WEIGHTS_FILE:
+        set_weight_arrays(model, _read_arrays(path), path)
+        return model
     try:
-        model.load_weights(info.weights_path)
+        model.load_weights(path)
     except Exception as err:  # Keras raises many types for damaged or mismatched files
         raise ModelError(
             f"cannot read the weights ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
             "the file is damaged or does not belong to this config and vocabulary",
-            info.weights_path,
+            path,
         ) from None
     return model
+
+
+def set_weight_arrays(model, arrays: dict, source: Path) -> None:
+    """Give a Keras model the weights saved by `save_weight_arrays`, checking every shape."""
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        values = []
+        for i, variable in enumerate(layer.weights):
+            value = arrays.get(f"{layer.name}/{i}")
+            if value is None or tuple(value.shape) != tuple(variable.shape):
+                found = "missing" if value is None else f"of shape {tuple(value.shape)}"
+                raise ModelError(
+                    f"weights {layer.name}/{i} {found}, the network needs {tuple(variable.shape)}: "
+                    "they do not belong to this config and vocabulary",
+                    source,
+                )
+            values.append(value)
+        layer.set_weights(values)

@@ -283,7 +283,9 @@ class _Run:
             rng.bit_generator.state = state["rng"]
             best, history = state["best"], state["history"]
             first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
-            export.load_weights(self.output / "model.keras")
+            from postagger.modeldir import WEIGHTS_FILE, _read_arrays, set_weight_arrays
+
+            set_weight_arrays(export, _read_arrays(self.output / WEIGHTS_FILE), self.output / WEIGHTS_FILE)
 
         def elapsed() -> float:
             return seconds_before + time.monotonic() - started

@@ -126,9 +126,9 @@ CASES = {
                                     {"in": b(GOOD + GOOD), "pred.conllu": b(GOOD)}, 2, "2 sentences"),
     # models
     "tag-model-missing-file": Case(["tag", "{in}", "--model", "{broken}"], {"in": b(GOOD)}, 3,
-                                   "missing model.keras"),
+                                   "missing weights.npz"),
     "tag-model-truncated": Case(["tag", "{in}", "--model", "{truncated}"], {"in": b(GOOD)}, 3, "weights.npz: damaged"),
-    "tag-model-truncated-keras": Case(["tag", "{in}", "--model", "{truncated_keras}", "--engine", "keras"], {"in": b(GOOD)}, 3, "model.keras: cannot read"),
+    "tag-model-truncated-keras": Case(["tag", "{in}", "--model", "{truncated}", "--engine", "keras"], {"in": b(GOOD)}, 3, "weights.npz: damaged"),
     "tag-model-future": Case(["tag", "{in}", "--model", "{future}"], {"in": b(GOOD)}, 3, "newer postagger"),
     "info-not-a-model": Case(["info", "{dir}"], {}, 3, "not a complete model directory"),
     # vectors and vocabularies
@@ -145,13 +145,12 @@ CASES = {
 def broken_models(tiny_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("broken")
     made = {}
-    for name in ("broken", "truncated", "truncated_keras", "future"):
+    for name in ("broken", "truncated", "future"):
         made[name] = root / name
         shutil.copytree(tiny_model, made[name])
-    (made["broken"] / "model.keras").unlink()
-    for name, file in (("truncated", "weights.npz"), ("truncated_keras", "model.keras")):
-        data = (made[name] / file).read_bytes()
-        (made[name] / file).write_bytes(data[: len(data) // 3])
+    (made["broken"] / "weights.npz").unlink()
+    data = (made["truncated"] / "weights.npz").read_bytes()
+    (made["truncated"] / "weights.npz").write_bytes(data[: len(data) // 3])
     meta = json.loads((made["future"] / "config.json").read_text())
     meta["format"] = 2
     (made["future"] / "config.json").write_text(json.dumps(meta))

@@ -86,17 +86,3 @@ def test_tagging_with_numpy_never_imports_tensorflow(tiny_model):
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_a_model_without_weights_npz_falls_back_to_keras(tiny_model, tmp_path):
-    import shutil
-
-    from postagger import Tagger
-    from postagger.errors import ModelError
-
-    copy = tmp_path / "m"
-    shutil.copytree(tiny_model, copy)
-    (copy / "weights.npz").unlink()
-    assert Tagger.load(copy).tag([["A", "test"]]) == Tagger.load(tiny_model).tag([["A", "test"]])
-    with pytest.raises(ModelError, match="only be used with --engine keras"):
-        Tagger.load(copy, "numpy")

@@ -21,7 +21,7 @@ def test_loads_a_complete_directory(tiny_model):
     assert info.config.column == "upos" and len(info.vocab.tags) > 10
 
 
-@pytest.mark.parametrize("name", ["config.json", "vocab.json", "model.keras"])
+@pytest.mark.parametrize("name", ["config.json", "vocab.json", "weights.npz"])
 def test_a_missing_file_is_named(copy, name):
     (copy / name).unlink()
     with pytest.raises(ModelError, match=f"missing {name}"):
@@ -52,14 +52,29 @@ def test_truncated_json_and_weights(copy):
     with pytest.raises(ModelError, match="vocab.json: damaged or truncated"):
         load_model_info(copy)
     (copy / "vocab.json").write_text(text)
-    data = (copy / "model.keras").read_bytes()
-    (copy / "model.keras").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ModelError, match="model.keras: cannot read the weights"):
-        load_keras_network(load_model_info(copy))
     data = (copy / "weights.npz").read_bytes()
     (copy / "weights.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelError, match="weights.npz: damaged or truncated"):
         load_network(load_model_info(copy))
+    with pytest.raises(ModelError, match="weights.npz: damaged or truncated"):
+        load_keras_network(load_model_info(copy))
+
+
+def test_an_older_directory_with_model_keras_only_still_loads(copy, tiny_model):
+    """Before weights.npz was the only weights file, directories held model.keras."""
+    from postagger import Tagger
+    from postagger.modeldir import load_keras_network, load_network
+
+    load_keras_network(load_model_info(copy)).save(copy / "model.keras")
+    (copy / "weights.npz").unlink()
+    sentence = [["A", "test", "of", "the", "old", "layout", "."]]
+    assert Tagger.load(copy).tag(sentence) == Tagger.load(tiny_model).tag(sentence)
+    with pytest.raises(ModelError, match="only be used with --engine keras"):
+        load_network(load_model_info(copy), "numpy")
+    data = (copy / "model.keras").read_bytes()
+    (copy / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="model.keras: cannot read the weights"):
+        load_keras_network(load_model_info(copy))
 
 
 @pytest.mark.filterwarnings("ignore:Skipping nested container")
@@ -84,7 +99,7 @@ def test_not_a_model_directory(tmp_path):
 
 def test_the_default_model_is_found_in_the_source_tree():
     path = default_model_dir()
-    assert path.name == "en_ewt" and (path / "model.keras").is_file()
+    assert path.name == "en_ewt" and (path / "weights.npz").is_file()
 
 
 def test_the_default_model_is_found_in_a_wheel_layout_first(tmp_path):

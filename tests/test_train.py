@@ -38,7 +38,7 @@ def test_model_directory_records_config_vocab_provenance_and_scores(tiny_model):
     for split in ("dev", "test"):
         assert 0.5 < metrics[split]["upos"] <= 1 and "upos_oov" in metrics[split]
     assert {p.name for p in tiny_model.iterdir()} == {
-        "config.json", "vocab.json", "tokenizer.json", "metrics.json", "model.keras", "weights.npz"
+        "config.json", "vocab.json", "tokenizer.json", "metrics.json", "weights.npz"
     }  # fmt: skip
 
 
