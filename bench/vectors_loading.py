@@ -80,14 +80,22 @@ def main() -> None:
         f.readline()
         s.write(f"10 {args.dim}\n" + "".join(f.readline() for _ in range(10)))
 
+    # a vocabulary of one word that the file does not hold: the whole file is read and
+    # checked, nothing is parsed
+    tiny_vocab, tiny_conllu = work / "tiny-vocab.json", work / "tiny.conllu"
+    tiny_conllu.write_text("1\tzzz-not-in-the-file\t_\tX\t_\t_\t_\t_\t_\t_\n\n", encoding="utf-8")
+    build_vocabulary(read_treebank([tiny_conllu])).save(tiny_vocab)
+
     plain = [sys.executable, "-c", "import sys\nfor line in open(sys.argv[1], 'rb'): pass", str(big)]
     check = [EXE, "vectors", "check", str(big), "--vocab", str(vocab_file), "--json"]
+    scan = [EXE, "vectors", "check", str(big), "--vocab", str(tiny_vocab), "--json"]
     baseline = [EXE, "vectors", "check", str(small), "--vocab", str(vocab_file), "--json"]
     measure(plain)  # warm the page cache
     results = {}
     for label, cmd in (
         ("plain line read", plain),
         ("postagger vectors check", check),
+        ("the same, a vocabulary the file lacks (read and check only)", scan),
         ("baseline", baseline),
     ):
         runs = [measure(cmd) for _ in range(args.runs)]
