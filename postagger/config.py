@@ -35,7 +35,7 @@ class ModelConfig:
     lstm_layers: int = 2
     dropout: float = 0.33  # on the word representation and between layers
     word_dropout: float = 0.25  # alpha: a word seen n times becomes <unk> with p = alpha/(alpha+n)
-    learning_rate: float = 0.001
+    learning_rate: float = 0.003  # Adam; 0.001 learns the character encoders too slowly (docs/BENCHMARKS.md)
     lr_decay: float = 0.5  # the learning rate is multiplied by this after an epoch without dev gain
     clipnorm: float = 5.0
     epochs: int = 30
