@@ -175,7 +175,10 @@ def train_cli(
         CharEncoder, typer.Option(help="Character encoder: BiLSTM (final states) or CNN (max-pooled).")
     ] = CharEncoder(_DEFAULTS.char_encoder),
     epochs: Annotated[int, typer.Option(min=1, help="Maximum number of epochs.")] = _DEFAULTS.epochs,
-    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = _DEFAULTS.batch_size,
+    batch_size: Annotated[
+        int,
+        typer.Option(min=0, help="Sentences per batch; 0: about 125 batches an epoch, 8 to 32 each."),
+    ] = _DEFAULTS.batch_size,
     patience: Annotated[
         int, typer.Option(min=0, help="Stop after this many epochs without dev gain (0: never).")
     ] = _DEFAULTS.patience,

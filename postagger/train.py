@@ -125,6 +125,7 @@ def train(
     notify = progress or (lambda event, data: None)
     train_bank = Treebank.read(train_paths, config.column)
     dev_bank = Treebank.read(dev_paths, config.column)
+    config = config.with_batch_size_for(len(train_bank.sentences))
     if vocab is None:
         vocab = build_vocabulary(train_bank.sentences, config.column, config.min_count)
     elif vocab.column != config.column:

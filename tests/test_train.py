@@ -175,3 +175,14 @@ def test_logdir_gets_tensorboard_scalars_and_projector_files(tmp_path):
     words = (logdir / "projector" / "metadata.tsv").read_text(encoding="utf-8").splitlines()
     assert len(vectors) == len(words) > 10 and all(len(v.split("\t")) == TINY["word_dim"] for v in vectors)
     assert 'tensor_path: "projector/vectors.tsv"' in (logdir / "projector_config.pbtxt").read_text()
+
+
+def test_automatic_batch_size_follows_the_training_set(tmp_path):
+    from postagger.config import auto_batch_size
+
+    assert auto_batch_size(150) == 8 and auto_batch_size(2000) == 16 and auto_batch_size(12544) == 32
+    data = first_sentences(tmp_path, 10)
+    config = ModelConfig(**{**TINY, "epochs": 1, "batch_size": 0})
+    train([data], [data], tmp_path / "m", config)
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())["config"]
+    assert saved["batch_size"] == 8  # recorded as used, so that resuming uses it too
