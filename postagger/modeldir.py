@@ -173,7 +173,8 @@ def load_network(info: ModelInfo, engine: str = "auto"):
     return load_keras_network(info)
 
 
-def _read_arrays(npz: Path) -> dict:
+def read_weight_arrays(npz: Path) -> dict:
+    """The arrays of a weights.npz, read without unpickling."""
     import numpy as np
 
     try:
@@ -188,7 +189,7 @@ def _read_arrays(npz: Path) -> dict:
 def _load_numpy(info: ModelInfo, npz: Path):
     from postagger.inference import NumpyNetwork
 
-    arrays = _read_arrays(npz)
+    arrays = read_weight_arrays(npz)
     try:
         network = NumpyNetwork(info.config, arrays)
     except (KeyError, ValueError, IndexError) as err:
@@ -207,7 +208,7 @@ def load_keras_network(info: ModelInfo):
     model = build_model(info.config, info.vocab)
     path = info.weights_path
     if path.name == WEIGHTS_FILE:
-        set_weight_arrays(model, _read_arrays(path), path)
+        set_weight_arrays(model, read_weight_arrays(path), path)
         return model
     try:
         model.load_weights(path)

@@ -284,9 +284,10 @@ class _Run:
             rng.bit_generator.state = state["rng"]
             best, history = state["best"], state["history"]
             first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
-            from postagger.modeldir import WEIGHTS_FILE, _read_arrays, set_weight_arrays
+            from postagger.modeldir import WEIGHTS_FILE, read_weight_arrays, set_weight_arrays
 
-            set_weight_arrays(export, _read_arrays(self.output / WEIGHTS_FILE), self.output / WEIGHTS_FILE)
+            saved = self.output / WEIGHTS_FILE
+            set_weight_arrays(export, read_weight_arrays(saved), saved)
 
         def elapsed() -> float:
             return seconds_before + time.monotonic() - started

@@ -399,7 +399,8 @@ def embedding_rows(source: str | Path, limit: int) -> tuple[list[str], np.ndarra
                 "the model has no word embedding (it was trained with --word-repr chars)", source
             )
         matrix = np.asarray(load_keras_network(info).get_layer("word_embedding").get_weights()[0])
-        return info.vocab.words.items[2:][:limit], matrix[2:][:limit], None
+        # with --dual-embeddings the trained embedding covers the training words only
+        return info.vocab.words.items[2 : len(matrix)][:limit], matrix[2:][:limit], None
     if not source.exists():
         raise PostaggerError("no such file or model directory", source)
     if is_binary(source):
