@@ -20,7 +20,7 @@ class ModelConfig:
     BiLSTM and pretrained vectors (see the Makefile)."""
 
     column: str = "upos"  # the CoNLL-U column to predict: upos or xpos
-    word_repr: str = "both"  # word embedding, character CNN, or both concatenated
+    word_repr: str = "both"  # word embedding, character encoder, or both concatenated
     min_count: int = 1  # words seen fewer times share the unknown-word embedding
     word_dim: int = 100  # set to the vectors' dimension when pretrained vectors are used
     vectors: str = ""  # name of the pretrained vectors file the embeddings started from
