@@ -40,7 +40,7 @@ $(VECTORS): $(STAMP)
 model: $(VECTORS)
 	$(BIN)/postagger train $(EWT_DIR)/en_ewt-ud-train.conllu \
 		--dev $(EWT_DIR)/en_ewt-ud-dev.conllu --test $(EWT_DIR)/en_ewt-ud-test.conllu \
-		--char-encoder lstm --vectors $(VECTORS) --epochs 12 --patience 3 \
+		--vectors $(VECTORS) --epochs 12 --patience 3 \
 		--seed 1 -o $(MODEL_DIR)
 
 evaluate-model: $(STAMP)

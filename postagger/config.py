@@ -16,8 +16,8 @@ ABSENT_MEANS = {"char_encoder": "cnn", "dual_embeddings": False}
 @dataclass(frozen=True)
 class ModelConfig:
     """Every choice that shapes a trained model. Defaults are what worked on EWT and on a
-    1,000-sentence slice of it (docs/BENCHMARKS.md); the shipped model adds the character
-    BiLSTM and pretrained vectors (see the Makefile)."""
+    1,000-sentence slice of it (docs/BENCHMARKS.md); the shipped model is these defaults plus
+    pretrained vectors (see the Makefile)."""
 
     column: str = "upos"  # the CoNLL-U column to predict: upos or xpos
     word_repr: str = "both"  # word embedding, character encoder, or both concatenated
