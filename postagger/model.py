@@ -1,4 +1,4 @@
-"""The Keras network: word embedding and/or character CNN → stacked BiLSTM → per-token softmax.
+"""The Keras network: word embedding and/or character encoder → stacked BiLSTM → softmax.
 
 Imports TensorFlow/Keras; only the commands that need the network import this module.
 """
