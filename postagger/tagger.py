@@ -72,7 +72,8 @@ class Tagger:
 
         With `jobs` > 1, windows are tagged by that many worker processes (each loads the
         model once), at most two windows per worker in flight; a stream of one window is
-        tagged here, without starting workers.
+        tagged here, without starting workers. The workers are spawned (never forked), so a
+        script that uses `jobs` must do so under `if __name__ == "__main__":`.
         """
         iterator = iter(items)
         chunks = iter(lambda: list(itertools.islice(iterator, window)), [])
@@ -110,9 +111,6 @@ class Tagger:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # one BLAS thread per worker: the workers are the parallelism
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
         context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                  initargs=(str(self.path), self.engine)) as pool:  # fmt: skip
@@ -142,6 +140,10 @@ _worker_tagger: Tagger | None = None
 
 def _start_worker(path: str, engine: str) -> None:
     global _worker_tagger
+    # one BLAS thread per worker (the workers are the parallelism); set before NumPy is
+    # first imported here, which loading the model does
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     _worker_tagger = Tagger.load(path, engine)
 
 
