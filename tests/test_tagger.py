@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
 from conftest import DEV, TEST, TRAIN
 
 from postagger.conllu_io import read_treebank
@@ -41,6 +42,13 @@ def test_worker_processes_give_the_same_tags_in_the_same_order(tiny_tagger):
     alone = list(tiny_tagger.tag_stream(forms, window=16))
     workers = list(tiny_tagger.tag_stream(forms, window=16, jobs=2))
     assert workers == alone and len(workers) == len(forms)
+    scored = list(tiny_tagger.tag_stream(forms, window=16, jobs=2, top_k=2))
+    here = list(tiny_tagger.tag_stream(forms, window=16, top_k=2))
+    assert [(item, tags) for item, tags, _ in scored] == alone
+    for (_, _, a), (_, _, b) in zip(scored, here, strict=True):
+        # the workers run one BLAS thread: sums may differ in the last bits
+        assert [[t for t, _ in w] for w in a] == [[t for t, _ in w] for w in b]
+        assert [p for w in a for _, p in w] == pytest.approx([p for w in b for _, p in w], abs=1e-6)
 
 
 def test_tag_jobs_from_the_command_line(tiny_model, tmp_path):
