@@ -76,18 +76,20 @@ class Tagger:
         script that uses `jobs` must do so under `if __name__ == "__main__":`.
         """
         iterator = iter(items)
-        chunks = iter(lambda: list(itertools.islice(iterator, window)), [])
-        first = next(chunks, None)
-        if first is None:
-            return
-        second = next(chunks, None) if jobs > 1 else None
-        if second is None:
-            for chunk in itertools.chain([first], chunks):
-                forms = [list(words(i)) for i in chunk]
-                yield from _joined(chunk, self.tag_forms(forms, batch_size, top_k), top_k > 0)
-            return
-        chunks = itertools.chain([first, second], chunks)
-        yield from self._tag_in_workers(chunks, words, batch_size, jobs, top_k)
+        chunk = list(itertools.islice(iterator, window))
+        if jobs > 1 and chunk:
+            second = list(itertools.islice(iterator, window))
+            if second:
+                windows = _windows(iterator, window, [chunk, second])
+                del chunk, second  # held by `windows` until handed out, then by the workers' queue
+                yield from self._tag_in_workers(windows, words, batch_size, jobs, top_k)
+                return
+        # one window in memory at a time: the last one is let go before the next is read
+        while chunk:
+            results = self.tag_forms([list(words(i)) for i in chunk], batch_size, top_k)
+            yield from _joined(chunk, results, top_k > 0)
+            chunk = results = None
+            chunk = list(itertools.islice(iterator, window))
 
     def tag_forms(self, forms: list[list[str]], batch_size: int = 64, top_k: int = 0) -> list:
         """Tags for a list of sentences (empty sentences get no tags); with `top_k` > 0,
@@ -124,6 +126,15 @@ class Tagger:
             while pending:
                 done, future = pending.popleft()
                 yield from _joined(done, future.result(), top_k > 0)
+
+
+def _windows(iterator: Iterator, size: int, read: list[list]) -> Iterator[list]:
+    """The windows already `read`, then the rest of `iterator` in windows of `size`."""
+    while read:
+        yield read.pop(0)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+        chunk = None
 
 
 def _joined(chunk: list, results: list, scored: bool) -> Iterator[tuple]:

@@ -89,3 +89,26 @@ def test_the_parallel_tagging_example_runs_with_multiprocessing(tiny_model, tmp_
     expected = Tagger.load(tiny_model).tag(sentences)
     got = [[pair.rsplit("/", 1)[1] for pair in line.split()] for line in target.read_text().splitlines()]
     assert got == expected
+
+
+def test_a_stream_lets_each_window_go_before_reading_the_next(tiny_tagger):
+    """Memory is bounded by one window: items already tagged are not kept alive."""
+    import gc
+    import weakref
+
+    class Item:
+        def __init__(self, words):
+            self.words = words
+
+    def items():
+        for _ in range(10):
+            for forms in [["A", "test", "."], ["Another", "one", "."]] * 2:
+                yield Item(forms)
+
+    alive = []
+    for n, (item, _) in enumerate(tiny_tagger.tag_stream(items(), words=lambda it: it.words, window=4)):
+        alive.append(weakref.ref(item))
+        del item
+        if n == 13:  # inside the fourth window: the first two are gone
+            gc.collect()
+            assert not any(ref() for ref in alive[:8])
