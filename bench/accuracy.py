@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import random
 import subprocess
 import sys
 import tempfile
@@ -36,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchlib import cpu_name, train_nltk_perceptron  # noqa: E402
 
 from postagger.conllu_io import read_treebank  # noqa: E402
 
@@ -100,14 +100,9 @@ def postagger(name: str, files: dict, work: Path, args: argparse.Namespace) -> t
 
 
 def nltk_perceptron(files: dict, seed: int) -> tuple[float, float, list]:
-    from nltk.tag.perceptron import PerceptronTagger
-
-    train = [list(zip(s.forms, s.tags("upos"))) for s in read_treebank([files["train"]])]
     test = [s.forms for s in read_treebank([files["test"]])]
-    random.seed(seed)  # the perceptron shuffles the sentences between iterations
     start = time.perf_counter()
-    tagger = PerceptronTagger(load=False)
-    tagger.train(train, nr_iter=5)
+    tagger = train_nltk_perceptron(files["train"], seed)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     predicted = [[tag for _, tag in sentence] for sentence in tagger.tag_sents(test)]
@@ -149,13 +144,6 @@ def udpipe(files: dict, work: Path) -> tuple[float, float, list]:
     out = work / "tagged-udpipe.conllu"
     out.write_text(tagged, encoding="utf-8")
     return train_seconds, tag_seconds, [s.tags("upos") for s in read_treebank([out])]
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def main() -> None:

@@ -25,6 +25,9 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+from benchlib import cpu_name  # noqa: E402
+
 EXE = str(Path(sys.executable).with_name("postagger"))
 
 
@@ -41,16 +44,6 @@ def run(args: list[str], capture: bool = True) -> tuple[float, int, str]:
             sys.exit(f"failed: {' '.join(args)}\n{err.read()}")
         out.seek(0)
         return seconds, usage.ru_maxrss // 1024, out.read()
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import random
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchlib import cpu_name, train_nltk_perceptron  # noqa: E402
 
 from postagger.conllu_io import read_treebank  # noqa: E402
 
@@ -93,13 +94,6 @@ def peak_flops() -> tuple[float, str]:
     return peak, f"{cores} cores × 2 FMA × 8 float32 lanes × 2 × {mhz / 1000:.2f} GHz"
 
 
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ewt-dir", default=str(ROOT.parent / "shared" / "ud" / "UD_English-EWT"))
@@ -138,12 +132,7 @@ def main() -> None:
                 rows.append((f"postagger, {label}, --jobs {jobs}", seconds, words / seconds, rss))
 
     # NLTK's perceptron on the same words (trained first; tagging timed in-process)
-    from nltk.tag.perceptron import PerceptronTagger
-
-    train = [list(zip(s.forms, s.tags("upos"))) for s in read_treebank([ewt / "en_ewt-ud-train.conllu"])]
-    random.seed(1)
-    nltk_tagger = PerceptronTagger(load=False)
-    nltk_tagger.train(train, nr_iter=5)
+    nltk_tagger = train_nltk_perceptron(ewt / "en_ewt-ud-train.conllu")
     forms = [s.forms for s in sentences] * args.repeat
     times = []
     for _ in range(args.runs):
