@@ -97,7 +97,7 @@ def _open_blocks(path: Path) -> Iterator[bytes]:
 def _read_text(path: Path, wanted: set[str], extra: int) -> VectorTable:
     """Stream a word2vec-text file, block by block.
 
-    Each block is checked as a whole with a few C-speed counts: its lines must hold
+    Each block is checked as a whole with a few NumPy counts: its lines must hold
     exactly `dim` separating spaces each (fastText writes a space before each line's end; it
     is allowed). Only a block that fails the check is walked line by line, to name the first
     bad line. The words are then compared as bytes, and only the rows kept are decoded and
@@ -191,12 +191,7 @@ class _TextReader:
                 good.append(b"")
                 continue
             if fields != self.dim:
-                raise PostaggerError(
-                    f"expected a word and {self.dim} values, found {fields} values "
-                    "(ragged row or wrong dimension)",
-                    self.path,
-                    number + i + 1,
-                )
+                raise self._ragged(fields, number + i + 1)
             good.append(line)
         return good
 
@@ -227,15 +222,17 @@ class _TextReader:
         except ValueError:
             raise PostaggerError("a value is not a number", self.path, number) from None
         if vector.size != self.dim:
-            raise PostaggerError(
-                f"expected a word and {self.dim} values, found {vector.size} values "
-                "(ragged row or wrong dimension)",
-                self.path,
-                number,
-            )
+            raise self._ragged(vector.size, number)
         if not np.isfinite(vector).all():
             raise PostaggerError("a value is not a finite number", self.path, number)
         return vector
+
+    def _ragged(self, found: int, number: int) -> PostaggerError:
+        return PostaggerError(
+            f"expected a word and {self.dim} values, found {found} values (ragged row or wrong dimension)",
+            self.path,
+            number,
+        )
 
 
 def _first_words(block: bytes, a: np.ndarray, starts: np.ndarray, window: int = 32) -> list[bytes]:
@@ -391,14 +388,17 @@ def embedding_rows(source: str | Path, limit: int) -> tuple[list[str], np.ndarra
     word embedding layer (reserved ids left out)."""
     source = Path(source)
     if source.is_dir():
-        from postagger.modeldir import load_keras_network, load_model_info
+        from postagger.modeldir import WEIGHTS_FILE, load_keras_network, load_model_info, read_weight_arrays
 
         info = load_model_info(source)
         if info.config.word_repr == "chars":
             raise PostaggerError(
                 "the model has no word embedding (it was trained with --word-repr chars)", source
             )
-        matrix = np.asarray(load_keras_network(info).get_layer("word_embedding").get_weights()[0])
+        if info.weights_path.name == WEIGHTS_FILE:  # a plain array: no need to build the network
+            matrix = read_weight_arrays(info.weights_path)["word_embedding/0"]
+        else:  # an older directory with model.keras only
+            matrix = np.asarray(load_keras_network(info).get_layer("word_embedding").get_weights()[0])
         # with --dual-embeddings the trained embedding covers the training words only
         return info.vocab.words.items[2 : len(matrix)][:limit], matrix[2:][:limit], None
     if not source.exists():
