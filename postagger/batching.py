@@ -19,7 +19,7 @@ from postagger.vocab import BOW_ID, EOW_ID, PAD_ID, UNK_ID, Vocabulary
 class EncodedSentence:
     words: np.ndarray  # (n,) int32 word ids
     chars: list[np.ndarray]  # n arrays of char ids, each framed by BOW_ID ... EOW_ID
-    tags: np.ndarray | None  # (n,) int32 tag ids, None when untagged
+    tags: dict[str, np.ndarray] | None  # per head: (n,) int32 tag ids; None when untagged
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Batch:
 
     words: np.ndarray  # (batch, time) int32
     chars: np.ndarray  # (batch, time, chars) int32
-    tags: np.ndarray | None  # (batch, time) int32
+    tags: dict[str, np.ndarray] | None  # per head: (batch, time) int32
     weights: np.ndarray  # (batch, time) float32: 1 for tokens, 0 for padding
     index: list[int]
 
@@ -46,8 +46,10 @@ def word_chars(form: str, max_chars: int) -> str:
 
 
 def encode_sentence(
-    forms: Sequence[str], vocab: Vocabulary, max_chars: int, tags: Sequence[str] | None = None
+    forms: Sequence[str], vocab: Vocabulary, max_chars: int, tags: dict[str, Sequence[str]] | None = None
 ) -> EncodedSentence:
+    """Ids of a sentence's words and characters and, given the values of every head
+    (`Vocabulary.head_tags`), of its tags (-1 for a tag the vocabulary lacks)."""
     words = np.fromiter((vocab.word_id(f) for f in forms), dtype=np.int32, count=len(forms))
     chars = [
         np.array([BOW_ID, *(vocab.chars.get(c) for c in word_chars(f, max_chars)), EOW_ID], dtype=np.int32)
@@ -55,7 +57,12 @@ def encode_sentence(
     ]
     tag_ids = None
     if tags is not None:
-        tag_ids = np.fromiter((vocab.tags.get(t, -1) for t in tags), dtype=np.int32, count=len(tags))
+        tag_ids = {
+            head: np.fromiter(
+                (vocab.tagsets[head].get(t, -1) for t in values), dtype=np.int32, count=len(values)
+            )
+            for head, values in tags.items()
+        }
     return EncodedSentence(words, chars, tag_ids)
 
 
@@ -66,7 +73,11 @@ def pad_batch(sentences: Sequence[EncodedSentence], index: list[int]) -> Batch:
     chars = np.zeros((len(sentences), length, max(width, 1)), dtype=np.int32)
     weights = np.zeros((len(sentences), length), dtype=np.float32)
     tagged = all(s.tags is not None for s in sentences)
-    tags = np.zeros((len(sentences), length), dtype=np.int32) if tagged else None
+    tags = (
+        {head: np.zeros((len(sentences), length), dtype=np.int32) for head in sentences[0].tags}
+        if tagged
+        else None
+    )
     for row, s in enumerate(sentences):
         n = len(s.words)
         words[row, :n] = s.words
@@ -74,7 +85,8 @@ def pad_batch(sentences: Sequence[EncodedSentence], index: list[int]) -> Batch:
         for col, c in enumerate(s.chars):
             chars[row, col, : len(c)] = c
         if tags is not None:
-            tags[row, :n] = s.tags
+            for head, ids in s.tags.items():
+                tags[head][row, :n] = ids
     return Batch(words, chars, tags, weights, index)
 
 

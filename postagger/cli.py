@@ -24,11 +24,29 @@ from postagger.errors import EXIT_INTERRUPTED, PostaggerError
 from postagger.formats import InputFormat, OutputFormat
 
 _DEFAULTS = ModelConfig()  # the train command's defaults are the config's
+#: the scores `evaluate` and `info` show, as the CoNLL 2018 shared task names them
+METRIC_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "FEATS", "ufeats": "UFeats", "alltags": "AllTags"}
 
 
-class Column(str, enum.Enum):
-    upos = "upos"
-    xpos = "xpos"
+class FeatsHeads(str, enum.Enum):
+    whole = "whole"
+    split = "split"
+
+
+def _parse_columns(value: str) -> str:
+    """Check a comma-separated list of columns (the option keeps the text)."""
+    from postagger.config import COLUMNS
+
+    names = [c.strip().lower() for c in value.split(",")]
+    if not all(names) or any(c not in COLUMNS for c in names) or len(set(names)) < len(names):
+        raise typer.BadParameter(f"a comma-separated list of distinct columns among {', '.join(COLUMNS)}")
+    return ",".join(names)
+
+
+_COLUMNS_HELP = (
+    "Columns to learn, comma-separated, among upos, xpos, feats (one shared network, one "
+    "softmax head each); the first picks the best epoch and carries the confidences."
+)
 
 
 class Engine(str, enum.Enum):
@@ -121,13 +139,18 @@ def vocab_cli(
     train: Annotated[list[Path], typer.Argument(help="Training CoNLL-U files.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Vocabulary JSON file to write.")],
     min_count: Annotated[int, typer.Option(min=1, help="Words seen fewer times map to the unknown id.")] = 1,
-    column: Annotated[Column, typer.Option(help="Tag column.")] = Column.upos,
+    columns: Annotated[str, typer.Option(callback=_parse_columns, help=_COLUMNS_HELP)] = "upos",
+    feats_heads: Annotated[
+        FeatsHeads, typer.Option(help="FEATS as one tag (the whole string) or one head per feature.")
+    ] = FeatsHeads.whole,
 ) -> None:
     """Build word, character and tag vocabularies from CoNLL-U files."""
     from postagger.conllu_io import read_treebank
     from postagger.vocab import build_vocabulary
 
-    vocab = build_vocabulary(read_treebank(train), column.value, min_count)
+    vocab = build_vocabulary(
+        read_treebank(train), columns.split(","), min_count, feats_heads=feats_heads.value
+    )
     vocab.save(output)
     _print_vocab_summary(vocab.summary(), output)
 
@@ -136,12 +159,13 @@ def _print_vocab_summary(summary: dict, path: Path) -> None:
     from rich.table import Table
 
     table = Table(title=f"Vocabulary → {path}", show_header=False)
-    table.add_row("tag column", summary["column"])
+    table.add_row("columns", summary["columns"])
     table.add_row("training tokens", f"{summary['training_tokens']:,}")
     table.add_row("distinct word forms", f"{summary['training_types']:,}")
     table.add_row("word ids (incl. <pad>, <unk>)", f"{summary['words']:,}")
     table.add_row("character ids (incl. <pad>, <unk>)", f"{summary['chars']:,}")
-    table.add_row("tags", f"{summary['tags']}")
+    for head, n in summary["tags"].items():
+        table.add_row(f"{head} tags", f"{n:,}")
     table.add_row("coverage of training tokens", f"{summary['token_coverage']:.2%}")
     _stderr_console().print(table)
 
@@ -167,7 +191,12 @@ def train_cli(
     test: Annotated[
         Optional[list[Path]], typer.Option("--test", help="Test file(s), scored into metrics.json.")
     ] = None,
-    column: Annotated[Column, typer.Option(help="Tag column to learn.")] = Column(_DEFAULTS.column),
+    columns: Annotated[str, typer.Option(callback=_parse_columns, help=_COLUMNS_HELP)] = ",".join(
+        _DEFAULTS.columns
+    ),
+    feats_heads: Annotated[
+        FeatsHeads, typer.Option(help="FEATS as one tag (the whole string) or one head per feature.")
+    ] = FeatsHeads(_DEFAULTS.feats_heads),
     word_repr: Annotated[
         WordRepr, typer.Option(help="Word embedding, character encoder, or both.")
     ] = WordRepr(_DEFAULTS.word_repr),
@@ -268,13 +297,14 @@ def train_cli(
         col = load_model_info(resume).config.column
         with _TrainingProgress(console, col) as progress:
             metrics = resume_training(resume, progress=progress, strategy=strategy.value, logdir=logdir)
-        _print_training_summary(console, metrics, col, resume)
+        _print_training_summary(console, metrics, resume)
         return
     if not train or not dev or output is None:
         raise PostaggerError("give training files, --dev and --output (or --resume MODEL_DIR)")
 
     config = ModelConfig(
-        column=column.value, word_repr=word_repr.value, min_count=min_count, word_dim=word_dim,
+        columns=tuple(columns.split(",")), feats_heads=feats_heads.value, word_repr=word_repr.value,
+        min_count=min_count, word_dim=word_dim,
         char_encoder=char_encoder.value, char_dim=char_dim, char_units=char_units,
         char_filters=char_filters, char_kernel=char_kernel, lstm_units=lstm_units, lstm_layers=lstm_layers,
         dropout=dropout, word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay,
@@ -282,19 +312,24 @@ def train_cli(
         freeze_embeddings=freeze_embeddings, extend_vocab=extend_vocab, dual_embeddings=dual_embeddings,
     )  # fmt: skip
     loaded_vocab = Vocabulary.load(vocab) if vocab else None
-    with _TrainingProgress(console, column.value) as progress:
+    with _TrainingProgress(console, config.column) as progress:
         metrics = run_training(
             train, dev, output, config, vocab=loaded_vocab, test_paths=test or (),
             command=_command_line(ctx), progress=progress, vectors=vectors, strategy=strategy.value,
             logdir=logdir,
         )  # fmt: skip
-    _print_training_summary(console, metrics, column.value, output)
+    _print_training_summary(console, metrics, output)
 
 
-def _print_training_summary(console, metrics: dict, col: str, output: Path) -> None:
-    summary = f"best epoch {metrics['best_epoch']}: dev {col} {metrics['dev'][col]:.4f}"
+def _print_training_summary(console, metrics: dict, output: Path) -> None:
+    def scores(split: str) -> str:
+        found = metrics[split]
+        names = [m for m in ("upos", "xpos", "feats", "ufeats", "alltags") if m in found]
+        return ", ".join(f"{name} {found[name]:.4f}" for name in names)
+
+    summary = f"best epoch {metrics['best_epoch']}: dev {scores('dev')}"
     if "test" in metrics:
-        summary += f", test {col} {metrics['test'][col]:.4f}"
+        summary += f"; test {scores('test')}"
     console.print(f"{summary} → {output}", soft_wrap=True)
 
 
@@ -360,7 +395,11 @@ class _TrainingProgress:
             self.console.print(_coverage_table(data))
         elif event == "epoch_end":
             mark = "  [green]best[/green]" if data["best"] else ""
-            dev = f"dev {self.column} {data['dev']:.4f}"
+            others = data.get("dev_columns", {})
+            dev = "  ".join(
+                [f"dev {self.column} {data['dev']:.4f}"]
+                + [f"{c} {v:.4f}" for c, v in others.items() if c != self.column]
+            )
             self.console.print(
                 f"epoch {data['epoch']:>3}  loss {data['loss']:.4f}  {dev}{mark}", soft_wrap=True
             )
@@ -413,16 +452,21 @@ def _print_evaluation(result: dict, show_matrix: bool = False) -> None:
 
     console = Console()
     col = result["column"]
+    metrics = [m for m in METRIC_NAMES if m in result]
     summary = Table(title="Accuracy", show_header=True)
     summary.add_column("words")
     summary.add_column("count", justify="right")
-    summary.add_column(col.upper(), justify="right")
-    summary.add_row("all", f"{result['tokens']:,}", f"{result[col]:.2%}")
+    for metric in metrics:
+        summary.add_column(METRIC_NAMES[metric], justify="right")
+    summary.add_row("all", f"{result['tokens']:,}", *(f"{result[m]:.2%}" for m in metrics))
     if "oov_tokens" in result:
-        summary.add_row("seen in training", f"{result['seen_tokens']:,}", f"{result[col + '_seen']:.2%}")
-        summary.add_row("unseen (OOV)", f"{result['oov_tokens']:,}", f"{result[col + '_oov']:.2%}")
+        for label, count, suffix in (
+            ("seen in training", "seen_tokens", "_seen"),
+            ("unseen (OOV)", "oov_tokens", "_oov"),
+        ):
+            summary.add_row(label, f"{result[count]:,}", *(f"{result[m + suffix]:.2%}" for m in metrics))
     console.print(summary)
-    per_tag = Table(title="Per tag")
+    per_tag = Table(title=f"Per tag ({col.upper()})")
     for name in ("tag", "precision", "recall", "F1", "support"):
         per_tag.add_column(name, justify="left" if name == "tag" else "right")
     for tag, s in sorted(result["per_tag"].items(), key=lambda x: -x[1]["support"]):
@@ -537,7 +581,7 @@ def _tag_to(stream, tagger, plan, out_fmt, batch_size: int, jobs: int, top_k: in
 
     from postagger.formats import Writer, read_items
 
-    writer = Writer(stream, out_fmt, tagger.column)
+    writer = Writer(stream, out_fmt, tagger.columns)
     console = _stderr_console()
     with Progress(
         SpinnerColumn(),
@@ -551,7 +595,7 @@ def _tag_to(stream, tagger, plan, out_fmt, batch_size: int, jobs: int, top_k: in
         for path, in_fmt in plan:
             items = read_items(path, in_fmt, tagger.tokenizer)
             tagged = tagger.tag_stream(
-                items, words=_item_words, batch_size=batch_size, jobs=jobs, top_k=top_k
+                items, words=_item_words, batch_size=batch_size, jobs=jobs, top_k=top_k, all_columns=True
             )
             for item, tags, *scores in tagged:
                 writer.write(item, tags, scores[0] if scores else None)
@@ -579,6 +623,7 @@ def info_cli(
         "path": str(info.path),
         "treebank": info.provenance.get("treebank"),
         "column": info.config.column,
+        "columns": list(info.config.columns),
         "tags": info.vocab.tags.items[1:],
         "vocabulary": info.vocab.summary(),
         "config": info.config.to_json(),
@@ -600,16 +645,18 @@ def _print_info(record: dict) -> None:
     prov, metrics, col = record["provenance"], record["metrics"], record["column"]
     table.add_row("treebank", str(record["treebank"]))
     table.add_row("predicts", f"{col.upper()}: {' '.join(record['tags'])}")
+    if len(record["columns"]) > 1:
+        table.add_row("also predicts", ", ".join(c.upper() for c in record["columns"][1:]))
     vocab = record["vocabulary"]
-    table.add_row(
-        "vocabulary", f"{vocab['words']:,} words, {vocab['chars']:,} characters, {vocab['tags']} tags"
-    )
+    tags = ", ".join(f"{n:,} {head}" for head, n in vocab["tags"].items())
+    table.add_row("vocabulary", f"{vocab['words']:,} words, {vocab['chars']:,} characters; tags: {tags}")
     table.add_row("size", f"{record['size_bytes'] / 1e6:.1f} MB")
     for split in ("dev", "test"):
-        if split in metrics and col in metrics[split]:
-            s = metrics[split]
-            extra = f" (unseen words {s[col + '_oov']:.2%})" if col + "_oov" in s else ""
-            table.add_row(f"{split} {col}", f"{s[col]:.2%}{extra}")
+        for metric in METRIC_NAMES:
+            if split in metrics and metric in metrics[split]:
+                s = metrics[split]
+                extra = f" (unseen words {s[metric + '_oov']:.2%})" if metric + "_oov" in s else ""
+                table.add_row(f"{split} {METRIC_NAMES[metric]}", f"{s[metric]:.2%}{extra}")
     if not metrics.get("complete", True):
         table.add_row("state", "[yellow]training did not finish; best epoch so far[/yellow]")
     cfg = record["config"]

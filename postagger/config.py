@@ -10,7 +10,9 @@ from postagger.errors import ModelError, PostaggerError
 
 WORD_REPRS = ("word", "chars", "both")
 CHAR_ENCODERS = ("lstm", "cnn")
-ABSENT_MEANS = {"char_encoder": "cnn", "dual_embeddings": False}
+COLUMNS = ("upos", "xpos", "feats")  # the CoNLL-U columns a model can learn
+FEATS_HEADS = ("whole", "split")
+ABSENT_MEANS = {"char_encoder": "cnn", "dual_embeddings": False, "feats_heads": "whole"}
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,8 @@ class ModelConfig:
     1,000-sentence slice of it (docs/BENCHMARKS.md); the shipped model is these defaults plus
     pretrained vectors (see the Makefile)."""
 
-    column: str = "upos"  # the CoNLL-U column to predict: upos or xpos
+    columns: tuple[str, ...] = ("upos",)  # CoNLL-U columns to predict; the first picks the best epoch
+    feats_heads: str = "whole"  # FEATS as one tag (the whole feature string) or one head per feature
     word_repr: str = "both"  # word embedding, character encoder, or both concatenated
     min_count: int = 1  # words seen fewer times share the unknown-word embedding
     word_dim: int = 100  # set to the vectors' dimension when pretrained vectors are used
@@ -47,8 +50,13 @@ class ModelConfig:
 
     def __post_init__(self):
         problems = []
-        if self.column not in ("upos", "xpos"):
-            problems.append(f"column must be upos or xpos, not {self.column!r}")
+        columns = self.columns
+        if not columns or any(c not in COLUMNS for c in columns) or len(set(columns)) < len(columns):
+            problems.append(f"columns must be distinct, among {', '.join(COLUMNS)}: not {','.join(columns)}")
+        if self.feats_heads not in FEATS_HEADS:
+            problems.append(f"feats_heads must be one of {', '.join(FEATS_HEADS)}")
+        elif self.feats_heads == "split" and self.columns[:1] == ("feats",):
+            problems.append("FEATS learnt per feature (feats_heads split) cannot be the first column")
         if self.word_repr not in WORD_REPRS:
             problems.append(f"word_repr must be one of {', '.join(WORD_REPRS)}")
         if self.char_encoder not in CHAR_ENCODERS:
@@ -82,6 +90,11 @@ class ModelConfig:
         if problems:
             raise PostaggerError("invalid settings: " + "; ".join(problems))
 
+    @property
+    def column(self) -> str:
+        """The primary column: the one early stopping and confidences are about."""
+        return self.columns[0]
+
     def with_batch_size_for(self, n_sentences: int) -> ModelConfig:
         """This config with an automatic batch size (0) made concrete for a training set."""
         if self.batch_size:
@@ -89,10 +102,13 @@ class ModelConfig:
         return dataclasses.replace(self, batch_size=auto_batch_size(n_sentences))
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "columns": list(self.columns)}
 
     @classmethod
     def from_json(cls, data: dict, path: str | Path = "config.json") -> ModelConfig:
+        data = dict(data)
+        if "column" in data and "columns" not in data:  # written before joint heads: one column
+            data["columns"] = [data.pop("column")]
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -100,6 +116,8 @@ class ModelConfig:
         # settings added after format 1 was fixed: a file without them was written by a
         # version that had only the old behaviour, whatever today's default is
         data = {**ABSENT_MEANS, **data}
+        if isinstance(data.get("columns"), list) and all(isinstance(c, str) for c in data["columns"]):
+            data["columns"] = tuple(data["columns"])
         defaults = cls()
         for name, value in data.items():
             expected = type(getattr(defaults, name))

@@ -72,21 +72,24 @@ class Sentence:
     def tags(self, column: str) -> list[str]:
         return [w.column(column) for w in self.words]
 
-    def with_column(
-        self, column: str, values: list[str], misc: list[dict[str, str]] | None = None
+    def with_columns(
+        self, columns: dict[str, list[str]], misc: list[dict[str, str]] | None = None
     ) -> list[str]:
-        """The raw lines with `column` of each word replaced by `values`, and `misc` items
-        (name → value, per word) merged into the MISC column; all else unchanged."""
-        if len(values) != len(self.words):
-            raise ValueError(f"{len(values)} values for {len(self.words)} words")
-        col = COLUMNS.index(column)
+        """The raw lines with each named column of each word replaced by the given values,
+        and `misc` items (name → value, per word) merged into the MISC column; all else
+        unchanged."""
+        for values in columns.values():
+            if len(values) != len(self.words):
+                raise ValueError(f"{len(values)} values for {len(self.words)} words")
+        indexes = {COLUMNS.index(name): values for name, values in columns.items()}
         lines = list(self.lines)
-        for i, (word, value) in enumerate(zip(self.words, values)):
+        for i, word in enumerate(self.words):
             raw = lines[word.line_index]
             body = raw.rstrip("\r\n")
             ending = raw[len(body) :]
             parts = body.split("\t")
-            parts[col] = value
+            for col, values in indexes.items():
+                parts[col] = values[i]
             if misc is not None:
                 parts[9] = merge_misc(parts[9], misc[i])
             lines[word.line_index] = "\t".join(parts) + ending
@@ -243,10 +246,12 @@ def read_treebank(paths: Iterable[str | Path]) -> Iterator[Sentence]:
 
 
 def check_tags(sentence: Sentence, column: str) -> list[str]:
-    """The gold tags of a sentence, refusing missing ('_') tags with the line number."""
+    """The gold tags of a sentence, refusing missing tags with the line number ('_' is a
+    missing UPOS or XPOS tag, but in FEATS it means "no features")."""
     tags = sentence.tags(column)
+    missing = ("",) if column == "feats" else ("_", "")
     for word, tag in zip(sentence.words, tags):
-        if tag in ("_", ""):
+        if tag in missing:
             raise PostaggerError(
                 f"word {word.form!r} has no {column.upper()} tag",
                 sentence.source,
@@ -255,29 +260,45 @@ def check_tags(sentence: Sentence, column: str) -> list[str]:
     return tags
 
 
+def split_feats(feats: str) -> dict[str, str]:
+    """FEATS as a {feature: value} dict ({} for '_'); a multi-value value stays one string."""
+    if feats in ("_", ""):
+        return {}
+    return dict(item.split("=", 1) if "=" in item else (item, "") for item in feats.split("|"))
+
+
+def join_feats(feats: dict[str, str]) -> str:
+    """The FEATS string of a {feature: value} dict, features in UD order (alphabetical,
+    case-insensitive); '_' when empty."""
+    items = sorted(feats.items(), key=lambda item: (item[0].lower(), item[0]))
+    return "|".join(f"{name}={value}" for name, value in items) or "_"
+
+
 def format_sentence(
     words: list[str],
-    tags: list[str],
-    column: str = "upos",
+    columns: dict[str, list[str]],
     *,
     space_after: list[bool] | None = None,
     multiword: list[MultiwordToken] | None = None,
     comments: list[str] | None = None,
     misc: list[dict[str, str]] | None = None,
 ) -> str:
-    """A new CoNLL-U block (ending with its blank line) for tagged words; `misc` adds
-    MISC items (name → value) per word."""
+    """A new CoNLL-U block (ending with its blank line) for tagged words, `columns` naming
+    the tags of each filled column (e.g. {"upos": [...]}); `misc` adds MISC items
+    (name → value) per word."""
     out = [f"# {c}\n" for c in comments or []]
     ranges = {m.first: m for m in multiword or []}
     inside_range_until = 0
-    for i, (form, tag) in enumerate(zip(words, tags), 1):
+    filled = {COLUMNS.index(name): values for name, values in columns.items()}
+    for i, form in enumerate(words, 1):
         if i in ranges:
             m = ranges[i]
             range_misc = "_" if m.space_after else "SpaceAfter=No"
             out.append(f"{m.first}-{m.last}\t{m.form}\t_\t_\t_\t_\t_\t_\t_\t{range_misc}\n")
             inside_range_until = m.last
         fields = [str(i), form, "_", "_", "_", "_", "_", "_", "_", "_"]
-        fields[COLUMNS.index(column)] = tag
+        for col, values in filled.items():
+            fields[col] = values[i - 1]
         if space_after is not None and not space_after[i - 1] and i > inside_range_until:
             fields[9] = "SpaceAfter=No"
         if misc is not None:

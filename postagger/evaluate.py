@@ -78,6 +78,71 @@ def score(
     return result
 
 
+#: the universal features as the CoNLL 2018 shared task's evaluation script (conll18_ud_eval.py)
+#: lists them: UFeats compares only these, and AllTags (UPOS, XPOS and UFeats) builds on it
+UNIVERSAL_FEATURES = frozenset(
+    {
+        "PronType", "NumType", "Poss", "Reflex", "Foreign", "Abbr", "Gender", "Animacy", "Number",
+        "Case", "Definite", "Degree", "VerbForm", "Mood", "Tense", "Aspect", "Voice", "Evident",
+        "Polarity", "Person", "Polite",
+    }
+)  # fmt: skip
+
+
+def same_order_feats(feats: str) -> str:
+    """FEATS with its features sorted, so that feature order does not count."""
+    return "|".join(sorted(feats.split("|")))
+
+
+def universal_feats(feats: str) -> str:
+    """FEATS as the CoNLL 2018 evaluation compares it: universal features only, sorted
+    ('' when none is left; '_' leaves none)."""
+    return "|".join(sorted(f for f in feats.split("|") if f.split("=", 1)[0] in UNIVERSAL_FEATURES))
+
+
+def column_scores(
+    gold: dict[str, list[list[str]]],
+    predicted: dict[str, list[list[str]]],
+    forms: list[list[str]],
+    is_known: Callable[[str], bool] | None = None,
+) -> dict:
+    """Accuracy (and with `is_known` on unseen and seen words) of every column given, and the
+    CoNLL 2018 metrics they allow: `feats` with feature order ignored, `ufeats` (universal
+    features only) when FEATS is given, `alltags` (UPOS, XPOS and UFeats all right) when
+    all three are. Keys: `xpos`, `xpos_oov`, `xpos_seen`, `ufeats`, ..."""
+
+    def rows(tags: dict[str, list[list[str]]], metric: str) -> list[list]:
+        if metric == "feats":
+            return [[same_order_feats(t) for t in s] for s in tags["feats"]]
+        if metric == "ufeats":
+            return [[universal_feats(t) for t in s] for s in tags["feats"]]
+        if metric == "alltags":
+            ufeats = rows(tags, "ufeats")
+            return [list(zip(*triple)) for triple in zip(tags["upos"], tags["xpos"], ufeats)]
+        return tags[metric]
+
+    metrics = list(gold)
+    if "feats" in gold:
+        metrics.append("ufeats")
+    if {"upos", "xpos", "feats"} <= set(gold):
+        metrics.append("alltags")
+    result = {}
+    known = [[is_known(w) for w in s] for s in forms] if is_known is not None else None
+    for metric in metrics:
+        pairs = [
+            (g == p, k)
+            for gs, ps, ks in zip(rows(gold, metric), rows(predicted, metric), known or forms, strict=True)
+            for g, p, k in zip(gs, ps, ks, strict=True)
+        ]
+        result[metric] = sum(ok for ok, _ in pairs) / len(pairs) if pairs else 0.0
+        if known is not None:
+            unseen = [ok for ok, k in pairs if not k]
+            seen = [ok for ok, k in pairs if k]
+            result[f"{metric}_oov"] = sum(unseen) / len(unseen) if unseen else 0.0
+            result[f"{metric}_seen"] = sum(seen) / len(seen) if seen else 0.0
+    return result
+
+
 #: confidence buckets for calibration: [0, 0.5), [0.5, 0.6), ..., [0.99, 1]
 BUCKET_EDGES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
@@ -133,32 +198,36 @@ def evaluate_files(
     from postagger.modeldir import load_model_info
 
     info = load_model_info(model_dir) if model_dir is not None or not predicted_paths else None
-    column = info.config.column if info else "upos"
+    columns = list(info.config.columns) if info else ["upos"]
+    column = columns[0]
     gold = list(read_treebank(gold_paths))
     if not gold:
         raise PostaggerError("no sentences with words", ", ".join(map(str, gold_paths)))
-    gold_tags = [check_tags(s, column) for s in gold]
+    gold_tags = {c: [check_tags(s, c) for s in gold] for c in columns}
     forms = [s.forms for s in gold]
     if predicted_paths:
-        predicted = _aligned_predictions(gold, list(read_treebank(predicted_paths)), column)
+        predicted = _aligned_predictions(gold, list(read_treebank(predicted_paths)), columns)
     else:
         from postagger.modeldir import load_network
         from postagger.tagger import Tagger
 
-        scored = Tagger(info, load_network(info)).tag_forms(forms, top_k=1)
-        predicted = [[best[0][0] for best in words] for words in scored]
-        confidences = [best[0][1] for words in scored for best in words]
-    result = score(gold_tags, predicted, forms, info.vocab.is_known if info else None, column)
-    result["confusion_matrix"] = confusion_matrix(gold_tags, predicted)
+        tagged = Tagger(info, load_network(info)).tag_forms(forms, top_k=1)
+        predicted = {c: [cols[c] for cols, _ in tagged] for c in columns}
+        confidences = [best[0][1] for _, scores in tagged for best in scores]
+    is_known = info.vocab.is_known if info else None
+    result = score(gold_tags[column], predicted[column], forms, is_known, column)
+    result["columns"] = columns
+    result.update(column_scores(gold_tags, predicted, forms, is_known))
+    result["confusion_matrix"] = confusion_matrix(gold_tags[column], predicted[column])
     if not predicted_paths:
-        correct = [g == p for gs, ps in zip(gold_tags, predicted) for g, p in zip(gs, ps)]
+        correct = [g == p for gs, ps in zip(gold_tags[column], predicted[column]) for g, p in zip(gs, ps)]
         result["calibration"] = calibration(confidences, correct)
     if info is not None:
         result["model"] = str(info.path)
     return result
 
 
-def _aligned_predictions(gold, predicted, column: str) -> list[list[str]]:
+def _aligned_predictions(gold, predicted, columns: list[str]) -> dict[str, list[list[str]]]:
     for g, p in zip(gold, predicted):
         if g.forms != p.forms:
             at = next(
@@ -175,4 +244,4 @@ def _aligned_predictions(gold, predicted, column: str) -> list[list[str]]:
     if len(gold) != len(predicted):
         source = predicted[-1].source if predicted else None
         raise PostaggerError(f"gold has {len(gold)} sentences but predictions have {len(predicted)}", source)
-    return [p.tags(column) for p in predicted]
+    return {c: [p.tags(c) for p in predicted] for c in columns}

@@ -83,30 +83,37 @@ def _paragraphs(path: str | Path) -> Iterator[str]:
 class Writer:
     """Writes tagged items in one output format, numbering new CoNLL-U sentences.
 
+    Tags come as a dict column → tags: CoNLL-U fills every column, tsv has a column each
+    after the word (in the model's order), jsonl has `tags` (the first column's) and a field
+    per further column ("xpos", "feats"), inline writes word/tag with the first column.
+
     With scores (each word's best (tag, probability) pairs, best first) the probability of
-    the chosen tag is written too, and with more than one pair per word the alternatives:
+    the chosen tag (of the first column) is written too, and with more than one pair per word
+    the alternatives:
     CoNLL-U MISC items `UPOSProb=0.9731` and `UPOSTop=NOUN:0.6120,PROPN:0.3011` (merged with
     what MISC holds), tsv columns, jsonl fields `probs` and `top`.
     """
 
-    def __init__(self, stream: TextIO, fmt: OutputFormat, column: str = "upos"):
-        self.stream, self.fmt, self.column = stream, fmt, column
+    def __init__(self, stream: TextIO, fmt: OutputFormat, columns: list[str] | tuple[str, ...] = ("upos",)):
+        self.stream, self.fmt, self.columns = stream, fmt, list(columns)
+        self.column = self.columns[0]
         self.count = 0
 
-    def write(self, item: Item, tags: list[str], scores: list | None = None) -> None:
+    def write(self, item: Item, columns: dict[str, list[str]], scores: list | None = None) -> None:
         fmt, out = self.fmt, self.stream
+        tags = columns[self.column]
         if fmt is OutputFormat.conllu:
             misc = self._misc(scores)
             if item.sentence is not None:
-                out.write("".join(item.sentence.with_column(self.column, tags, misc)))
+                out.write("".join(item.sentence.with_columns(columns, misc)))
             elif item.words:
                 self.count += 1
-                out.write(self._new_conllu(item, tags, misc))
+                out.write(self._new_conllu(item, columns, misc))
         elif item.sentence is not None and not item.words:
             return  # a comment-only CoNLL-U block has nothing to write in other formats
         elif fmt is OutputFormat.tsv:
             if item.words:
-                rows = [[w, t] for w, t in zip(item.words, tags)]
+                rows = [[w, *ts] for w, *ts in zip(item.words, *(columns[c] for c in self.columns))]
                 for row, best in zip(rows, scores or []):
                     row.append(f"{best[0][1]:.4f}")
                     if len(best) > 1:
@@ -116,6 +123,7 @@ class Writer:
             out.write(" ".join(f"{w}/{t}" for w, t in zip(item.words, tags)) + "\n")
         else:
             record = {"words": item.words, "tags": tags}
+            record.update({c: columns[c] for c in self.columns[1:]})
             if scores is not None:
                 record["probs"] = [round(best[0][1], 6) for best in scores]
                 if any(len(best) > 1 for best in scores):
@@ -138,10 +146,10 @@ class Writer:
             misc.append(items)
         return misc
 
-    def _new_conllu(self, item: Item, tags: list[str], misc: list | None) -> str:
+    def _new_conllu(self, item: Item, columns: dict[str, list[str]], misc: list | None) -> str:
         comments = [f"sent_id = {self.count}", f"text = {item.text}"]
         if item.tokens is None:
-            return format_sentence(item.words, tags, self.column, comments=comments, misc=misc)
+            return format_sentence(item.words, columns, comments=comments, misc=misc)
         space_after, multiword, position = [], [], 1
         for token in item.tokens:
             n = len(token.words)
@@ -150,7 +158,7 @@ class Writer:
             space_after.extend([True] * (n - 1) + [token.space_after])
             position += n
         return format_sentence(
-            item.words, tags, self.column, space_after=space_after, multiword=multiword,
+            item.words, columns, space_after=space_after, multiword=multiword,
             comments=comments, misc=misc,
         )  # fmt: skip
 

@@ -25,43 +25,54 @@ import numpy as np
 
 from postagger.batching import EncodedSentence, length_batches
 from postagger.config import ModelConfig
-from postagger.vocab import PAD_ID, UNK_ID
+from postagger.vocab import PAD_ID, UNK_ID, Vocabulary
 
 
-def predict_tag_ids(network, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Best tag id and its probability per token, from a Keras model or a `NumpyNetwork`;
-    the padding tag is never predicted."""
-    probs = np.array(network.predict_on_batch(inputs))
-    probs[..., PAD_ID] = -1.0
-    best = probs.argmax(-1)
-    return best, np.take_along_axis(probs, best[..., None], -1)[..., 0]
+def predict_head_ids(network, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Best tag id per token of every output (a dict keyed by output layer name), from a
+    Keras model or a `NumpyNetwork`; the padding tag is never predicted."""
+    best = {}
+    for name, probs in network.predict_on_batch(inputs).items():
+        probs = np.array(probs)
+        probs[..., PAD_ID] = -1.0
+        best[name] = probs.argmax(-1)
+    return best
 
 
-def predict_tags(
-    network, data: list[EncodedSentence], tags: list[str], batch_size: int = 64
-) -> list[list[str]]:
-    """The tag strings of encoded sentences, batched by length, in input order."""
-    out: list[list[str]] = [[] for _ in data]
+def predict_heads(
+    network, data: list[EncodedSentence], vocab: Vocabulary, batch_size: int = 64
+) -> list[dict]:
+    """The values of every head (head name → tag strings) of encoded sentences, batched by
+    length, in input order."""
+    out: list[dict] = [{} for _ in data]
+    names = vocab.output_names
     for batch in length_batches(data, batch_size):
-        best, _ = predict_tag_ids(network, batch.inputs)
+        best = predict_head_ids(network, batch.inputs)
         for row, i in enumerate(batch.index):
-            out[i] = [tags[t] for t in best[row, : len(data[i].words)]]
+            n = len(data[i].words)
+            out[i] = {
+                head: [vocab.tagsets[head].items[t] for t in best[name][row, :n]]
+                for head, name in names.items()
+            }
     return out
 
 
 def predict_scores(
     network, data: list[EncodedSentence], tags: list[str], top_k: int, batch_size: int = 64
 ) -> list[list[list[tuple[str, float]]]]:
-    """The `top_k` best (tag, probability) pairs of each word, best first, in input order.
+    """The `top_k` best (tag, probability) pairs of each word for the first head (the
+    primary column), best first, in input order.
     The padding tag is never among them: the probabilities are those of the softmax
     renormalised over the real tags (the padding class, never a training target, keeps a
     trace of probability mass), so that a word's tags sum to 1."""
     out: list = [[] for _ in data]
     k = min(top_k, len(tags) - 1)
     for batch in length_batches(data, batch_size):
-        probs = np.array(network.predict_on_batch(batch.inputs), dtype=np.float64)
+        probs = np.array(network.predict_on_batch(batch.inputs)["tags"], dtype=np.float64)
         probs[..., PAD_ID] = 0.0
-        probs /= probs.sum(-1, keepdims=True)
+        total = probs.sum(-1, keepdims=True)
+        # a word whose whole mass went to padding (float32 underflow) gets uniform real tags
+        probs = np.where(total > 0, probs / np.where(total > 0, total, 1.0), 1.0 / (len(tags) - 1))
         probs[..., PAD_ID] = -1.0  # below every real tag, even one of probability 0
         best = np.argsort(-probs, axis=-1, kind="stable")[..., :k]
         best_probs = np.take_along_axis(probs, best, -1)
@@ -108,12 +119,16 @@ class NumpyNetwork:
             kf, uf, bf, kb, ub, bb = (_halve_sigmoid_gates(a) for a in (kf, uf, bf, kb, ub, bb))
             # one product for both directions' input projections
             self.layers.append((np.concatenate([kf, kb], -1), np.concatenate([bf, bb]), uf, ub))
-        self.output_kernel = w["tags/0"]
-        self.output_bias = w["tags/1"]
+        # output heads: "tags", then "tags_1", "tags_2", ... (see Vocabulary.output_names)
+        self.heads = {"tags": (w["tags/0"], w["tags/1"])}
+        i = 1
+        while f"tags_{i}/0" in w:
+            self.heads[f"tags_{i}"] = (w[f"tags_{i}/0"], w[f"tags_{i}/1"])
+            i += 1
 
     def sizes(self) -> dict[str, int]:
         """Vocabulary sizes the weights were trained for."""
-        sizes = {"tags": self.output_kernel.shape[1]}
+        sizes = {name: kernel.shape[1] for name, (kernel, _) in self.heads.items()}
         if self.pretrained_embedding is not None:
             sizes["words"] = self.pretrained_embedding.shape[0]
         elif self.word_embedding is not None:
@@ -122,8 +137,9 @@ class NumpyNetwork:
             sizes["chars"] = self.char_embedding.shape[0]
         return sizes
 
-    def predict_on_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """Tag probabilities (batch, time, tags), as the Keras model's `predict_on_batch`."""
+    def predict_on_batch(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Tag probabilities (batch, time, tags) of each output, as the Keras model's
+        `predict_on_batch`."""
         words = inputs["words"]
         mask = words != PAD_ID
         parts = []
@@ -138,11 +154,15 @@ class NumpyNetwork:
         for layer in self.layers:
             x = self._bilstm(x, mask, *layer)
         batch, time, dim = x.shape
-        logits = (x.reshape(-1, dim) @ self.output_kernel + self.output_bias).reshape(batch, time, -1)
-        logits -= logits.max(-1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(-1, keepdims=True)
-        return probs
+        flat = x.reshape(-1, dim)
+        out = {}
+        for name, (kernel, bias) in self.heads.items():
+            logits = (flat @ kernel + bias).reshape(batch, time, -1)
+            logits -= logits.max(-1, keepdims=True)
+            probs = np.exp(logits)
+            probs /= probs.sum(-1, keepdims=True)
+            out[name] = probs
+        return out
 
     def _chars(self, chars: np.ndarray) -> np.ndarray:
         """Character CNN vectors, computed once per distinct word of the batch."""

@@ -179,16 +179,22 @@ def build_model(config: ModelConfig, vocab: Vocabulary, embeddings: np.ndarray |
         lstm = layers.LSTM(config.lstm_units, return_sequences=True)
         x = layers.Bidirectional(lstm, name=f"bilstm_{i + 1}")(x, mask=mask)
         x = layers.Dropout(config.dropout, name=f"dropout_{i + 1}")(x)
-    # Dense on a 3-D tensor is the per-timestep layer (TimeDistributed breaks on varying lengths)
-    probs = layers.Dense(len(vocab.tags), activation="softmax", name="tags")(x)
-    return keras.Model({"words": words, "chars": chars}, probs, name="postagger")
+    # one softmax head per output (joint tagging shares everything below it); Dense on a
+    # 3-D tensor is the per-timestep layer (TimeDistributed breaks on varying lengths)
+    outputs = {
+        name: layers.Dense(len(vocab.tagsets[head]), activation="softmax", name=name)(x)
+        for head, name in vocab.output_names.items()
+    }
+    return keras.Model({"words": words, "chars": chars}, outputs, name="postagger")
 
 
 def compile_model(model: keras.Model, config: ModelConfig) -> None:
-    """Adam with gradient clipping; the loss is a per-token mean over the real tokens only."""
+    """Adam with gradient clipping; the loss is the sum over the heads of each head's
+    per-token mean over the real tokens only (for FEATS learnt per feature, the sum of the
+    feature heads' losses is the negative log-likelihood of the whole feature set)."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
-        loss=token_loss(),
+        loss={name: token_loss() for name in model.output_names},
         jit_compile=False,  # sentence lengths vary per batch: XLA would recompile each shape
     )
 

@@ -117,8 +117,11 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
         vocab = Vocabulary.from_json(_read_json(path / "vocab.json"), path / "vocab.json")
     except PostaggerError as err:
         raise ModelError(err.message, err.path) from None
-    if vocab.column != config.column:
-        raise ModelError(f"vocabulary is for {vocab.column} but the model predicts {config.column}", path)
+    if tuple(vocab.columns) != config.columns:
+        raise ModelError(
+            f"vocabulary is for {','.join(vocab.columns)} but the model predicts {','.join(config.columns)}",
+            path,
+        )
     rules = TokenizerRules.from_json(_read_json(path / "tokenizer.json"))
     metrics = _read_json(path / "metrics.json")
     return ModelInfo(path, config, vocab, rules, metrics, meta.get("provenance", {}))
@@ -194,9 +197,11 @@ def _load_numpy(info: ModelInfo, npz: Path):
         network = NumpyNetwork(info.config, arrays)
     except (KeyError, ValueError, IndexError) as err:
         raise ModelError(f"weights do not fit this config ({type(err).__name__}: {err})", npz) from None
-    expected = {"words": len(info.vocab.words), "chars": len(info.vocab.chars), "tags": len(info.vocab.tags)}
+    vocab = info.vocab
+    expected = {"words": len(vocab.words), "chars": len(vocab.chars)}
+    expected.update({name: len(vocab.tagsets[head]) for head, name in vocab.output_names.items()})
     sizes = network.sizes()
-    if sizes != {k: v for k, v in expected.items() if k in sizes}:
+    if sizes != {k: v for k, v in expected.items() if k in sizes or k.startswith("tags")}:
         raise ModelError(f"weights of sizes {sizes} do not belong to this vocabulary {expected}", npz)
     return network
 

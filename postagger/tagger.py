@@ -49,11 +49,21 @@ class Tagger:
 
     @property
     def column(self) -> str:
+        """The primary column (the one `tag` returns and confidences are about)."""
         return self.info.config.column
 
-    def tag(self, sentences: Iterable[Sequence[str]], batch_size: int = 64) -> list[list[str]]:
-        """Tags for each sentence (a sequence of word forms)."""
-        return [tags for _, tags in self.tag_stream(sentences, batch_size=batch_size)]
+    @property
+    def columns(self) -> list[str]:
+        """Every column the model fills, e.g. ["upos", "xpos", "feats"]."""
+        return list(self.info.config.columns)
+
+    def tag(
+        self, sentences: Iterable[Sequence[str]], batch_size: int = 64, all_columns: bool = False
+    ) -> list:
+        """Tags for each sentence (a sequence of word forms): the primary column's tags, or
+        with `all_columns` a dict column → tags per sentence."""
+        stream = self.tag_stream(sentences, batch_size=batch_size, all_columns=all_columns)
+        return [tags for _, tags in stream]
 
     def tag_stream(
         self,
@@ -63,12 +73,14 @@ class Tagger:
         window: int = 2048,
         jobs: int = 1,
         top_k: int = 0,
+        all_columns: bool = False,
     ) -> Iterator[tuple]:
         """Tag a stream lazily, in input order: `window` items at a time are grouped by
         length into batches, so memory stays bounded however long the stream is.
 
         Yields (item, tags), or with `top_k` > 0 (item, tags, scores) where scores holds,
-        for each word, its `top_k` best (tag, probability) pairs, best first.
+        for each word, its `top_k` best (tag, probability) pairs of the primary column, best
+        first. `tags` are the primary column's, or with `all_columns` a dict column → tags.
 
         With `jobs` > 1, windows are tagged by that many worker processes (each loads the
         model once), at most two windows per worker in flight; a stream of one window is
@@ -82,34 +94,35 @@ class Tagger:
             if second:
                 windows = _windows(iterator, window, [chunk, second])
                 del chunk, second  # held by `windows` until handed out, then by the workers' queue
-                yield from self._tag_in_workers(windows, words, batch_size, jobs, top_k)
+                yield from self._tag_in_workers(windows, words, batch_size, jobs, top_k, all_columns)
                 return
         # one window in memory at a time: the last one is let go before the next is read
         while chunk:
             results = self.tag_forms([list(words(i)) for i in chunk], batch_size, top_k)
-            yield from _joined(chunk, results, top_k > 0)
+            yield from _joined(chunk, results, self.column, all_columns)
             chunk = results = None
             chunk = list(itertools.islice(iterator, window))
 
-    def tag_forms(self, forms: list[list[str]], batch_size: int = 64, top_k: int = 0) -> list:
-        """Tags for a list of sentences (empty sentences get no tags); with `top_k` > 0,
-        each word's `top_k` best (tag, probability) pairs instead."""
+    def tag_forms(self, forms: list[list[str]], batch_size: int = 64, top_k: int = 0) -> list[tuple]:
+        """For each sentence (empty ones get no tags), (column → tags, scores): scores is
+        None, or with `top_k` > 0 each word's `top_k` best (tag, probability) pairs of the
+        primary column."""
         from postagger.batching import encode_sentence
-        from postagger.inference import predict_scores, predict_tags
+        from postagger.inference import predict_heads, predict_scores
 
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
-        results: list = [[] for _ in forms]
+        results: list = [({c: [] for c in vocab.columns}, [] if top_k > 0 else None) for _ in forms]
         nonempty = [i for i, f in enumerate(forms) if f]
         encoded = [encode_sentence(forms[i], vocab, max_chars) for i in nonempty]
-        if top_k > 0:
-            predicted = predict_scores(self.network, encoded, vocab.tags.items, top_k, batch_size)
-        else:
-            predicted = predict_tags(self.network, encoded, vocab.tags.items, batch_size)
-        for i, tags in zip(nonempty, predicted):
-            results[i] = tags
+        heads = predict_heads(self.network, encoded, vocab, batch_size)
+        scores = (
+            predict_scores(self.network, encoded, vocab.tags.items, top_k, batch_size) if top_k > 0 else None
+        )
+        for j, i in enumerate(nonempty):
+            results[i] = (vocab.columns_of(heads[j]), scores[j] if scores is not None else None)
         return results
 
-    def _tag_in_workers(self, chunks, words, batch_size: int, jobs: int, top_k: int):
+    def _tag_in_workers(self, chunks, words, batch_size: int, jobs: int, top_k: int, all_columns: bool):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -122,10 +135,10 @@ class Tagger:
                 pending.append((chunk, pool.submit(_tag_in_worker, forms, batch_size, top_k)))
                 if len(pending) >= 2 * jobs:
                     done, future = pending.popleft()
-                    yield from _joined(done, future.result(), top_k > 0)
+                    yield from _joined(done, future.result(), self.column, all_columns)
             while pending:
                 done, future = pending.popleft()
-                yield from _joined(done, future.result(), top_k > 0)
+                yield from _joined(done, future.result(), self.column, all_columns)
 
 
 def _windows(iterator: Iterator, size: int, read: list[list]) -> Iterator[list]:
@@ -137,13 +150,12 @@ def _windows(iterator: Iterator, size: int, read: list[list]) -> Iterator[list]:
         chunk = None
 
 
-def _joined(chunk: list, results: list, scored: bool) -> Iterator[tuple]:
-    """(item, tags) pairs, or (item, tags, scores) when the results are scores."""
-    for item, result in zip(chunk, results):
-        if scored:
-            yield item, [best[0][0] for best in result], result
-        else:
-            yield item, result
+def _joined(chunk: list, results: list, column: str, all_columns: bool) -> Iterator[tuple]:
+    """(item, tags) pairs, or (item, tags, scores) when the results have scores; tags are
+    the primary `column`'s, or with `all_columns` the dict of every column's."""
+    for item, (columns, scores) in zip(chunk, results):
+        tags = columns if all_columns else columns[column]
+        yield (item, tags) if scores is None else (item, tags, scores)
 
 
 _worker_tagger: Tagger | None = None

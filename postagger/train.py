@@ -22,7 +22,7 @@ from postagger.backend import load_tensorflow
 from postagger.config import ModelConfig
 from postagger.conllu_io import Sentence, check_tags, read_treebank
 from postagger.errors import EXIT_INTERRUPTED, PostaggerError
-from postagger.evaluate import score
+from postagger.evaluate import column_scores, score
 from postagger.text import TokenizerRules, learn_rules
 from postagger.vocab import Vocabulary, build_vocabulary
 
@@ -42,13 +42,14 @@ class Treebank:
     files: list[dict]
 
     @classmethod
-    def read(cls, paths: Sequence[str | Path], column: str) -> Treebank:
+    def read(cls, paths: Sequence[str | Path], columns: Sequence[str]) -> Treebank:
         files = []
         sentences: list[Sentence] = []
         for path in paths:
             part = list(read_treebank([path]))
             for s in part:
-                check_tags(s, column)
+                for column in columns:
+                    check_tags(s, column)
             sentences.extend(part)
             files.append(
                 {
@@ -123,18 +124,15 @@ def train(
     after the best model so far has been saved; `resume(output)` then continues the run.
     """
     notify = progress or (lambda event, data: None)
-    train_bank = Treebank.read(train_paths, config.column)
-    dev_bank = Treebank.read(dev_paths, config.column)
+    train_bank = Treebank.read(train_paths, config.columns)
+    dev_bank = Treebank.read(dev_paths, config.columns)
     config = config.with_batch_size_for(len(train_bank.sentences))
     if vocab is None:
-        vocab = build_vocabulary(train_bank.sentences, config.column, config.min_count)
-    elif vocab.column != config.column:
-        raise PostaggerError(f"the vocabulary is for {vocab.column}, not {config.column}")
-    unknown_tags = {t for tags in train_bank.tags(config.column) for t in tags} - set(vocab.tags.items)
-    if unknown_tags:
-        raise PostaggerError(
-            f"training data has tags missing from the vocabulary: {', '.join(sorted(unknown_tags))}"
+        vocab = build_vocabulary(
+            train_bank.sentences, config.columns, config.min_count, feats_heads=config.feats_heads
         )
+    else:
+        _check_vocabulary(vocab, config, train_bank)
     embeddings = None
     provenance = {
         "treebank": _treebank_name(train_paths),
@@ -214,10 +212,10 @@ def resume(
         recorded = [f["sha256"] for f in info.provenance["data"][split]]
         if [_sha256_or_error(p) for p in paths[split]] != recorded:
             raise PostaggerError(f"the {split} data changed since the run started; cannot resume", output)
-    column = info.config.column
+    columns = info.config.columns
     run = _Run(
-        output, info.config, info.vocab, info.rules, Treebank.read(paths["train"], column),
-        Treebank.read(paths["dev"], column), paths, info.provenance, strategy, logdir,
+        output, info.config, info.vocab, info.rules, Treebank.read(paths["train"], columns),
+        Treebank.read(paths["dev"], columns), paths, info.provenance, strategy, logdir,
     )  # fmt: skip
     return run.execute(progress or (lambda event, data: None), state=state)
 
@@ -261,9 +259,9 @@ class _Run:
         rng = np.random.default_rng(config.seed)
         max_chars = config.max_word_chars
         train_data = [
-            encode_sentence(s.forms, vocab, max_chars, s.tags(config.column))
-            for s in self.train_bank.sentences
+            encode_sentence(s.forms, vocab, max_chars, vocab.head_tags(s)) for s in self.train_bank.sentences
         ]
+        outputs = vocab.output_names
         dev_data = [encode_sentence(s.forms, vocab, max_chars) for s in self.dev_bank.sentences]
         keep = keep_probabilities(vocab, config.word_dropout)
         strategy = distribution_strategy(self.strategy_name)
@@ -303,12 +301,17 @@ class _Run:
                 losses = []
                 for batch in length_batches(train_data, config.batch_size, rng):
                     words = drop_words(batch.words, keep, rng)
-                    loss = model.train_on_batch(
-                        {"words": words, "chars": batch.chars}, batch.tags, sample_weight=batch.weights
+                    result = model.train_on_batch(
+                        {"words": words, "chars": batch.chars},
+                        {name: batch.tags[head] for head, name in outputs.items()},
+                        sample_weight={name: batch.weights for name in outputs.values()},
+                        return_dict=True,
                     )
-                    losses.append(float(loss))
+                    losses.append(float(result["loss"]))
                     notify("batch", {"loss": float(np.mean(losses[-50:]))})
-                dev_acc = _accuracy(_predict(model, dev_data, vocab), self.dev_bank.tags(config.column))
+                dev_predicted = _predict(model, dev_data, vocab)
+                dev_columns = {c: _accuracy(dev_predicted[c], self.dev_bank.tags(c)) for c in config.columns}
+                dev_acc = dev_columns[config.column]  # the primary column picks the best epoch
                 improved = dev_acc > best["dev"]
                 learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
                 history.append(
@@ -316,6 +319,7 @@ class _Run:
                         "epoch": epoch,
                         "loss": float(np.mean(losses)),
                         "dev": dev_acc,
+                        **({"dev_columns": dev_columns} if len(dev_columns) > 1 else {}),
                         "learning_rate": learning_rate,
                     }
                 )
@@ -325,7 +329,7 @@ class _Run:
                     metrics = {
                         "complete": False,
                         "best_epoch": epoch,
-                        "dev": {config.column: dev_acc},
+                        "dev": dev_columns,
                         "history": history,
                     }
                     self.provenance["trained"] = _training_record(elapsed(), epoch, epoch)
@@ -336,7 +340,8 @@ class _Run:
                 if board is not None:
                     with board.as_default(step=epoch):
                         tf.summary.scalar("loss", history[-1]["loss"])
-                        tf.summary.scalar(f"dev_accuracy/{config.column}", dev_acc)
+                        for c, accuracy in dev_columns.items():
+                            tf.summary.scalar(f"dev_accuracy/{c}", accuracy)
                         tf.summary.scalar("learning_rate", learning_rate)
                     board.flush()
                 notify("epoch_end", {**history[-1], "best": improved})
@@ -363,7 +368,7 @@ class _Run:
             "history": history,
         }
         if self.data_paths["test"]:
-            test_bank = Treebank.read(self.data_paths["test"], config.column)
+            test_bank = Treebank.read(self.data_paths["test"], config.columns)
             self.provenance["data"]["test"] = test_bank.files
             metrics["test"] = _full_scores(export, test_bank, vocab, config)
         self.provenance["trained"] = _training_record(elapsed(), epoch, best["epoch"])
@@ -432,10 +437,12 @@ def _treebank_name(paths: Sequence[str | Path]) -> str:
     return stem.split("-ud-")[0] if "-ud-" in stem else stem
 
 
-def _predict(model, data, vocab: Vocabulary) -> list[list[str]]:
-    from postagger.inference import predict_tags
+def _predict(model, data, vocab: Vocabulary) -> dict[str, list[list[str]]]:
+    """Column → predicted tags of every sentence."""
+    from postagger.inference import predict_heads
 
-    return predict_tags(model, data, vocab.tags.items)
+    columns = [vocab.columns_of(heads) for heads in predict_heads(model, data, vocab)]
+    return {c: [s[c] for s in columns] for c in vocab.columns}
 
 
 def _accuracy(predicted: list[list[str]], gold: list[list[str]]) -> float:
@@ -449,5 +456,33 @@ def _full_scores(model, bank: Treebank, vocab: Vocabulary, config: ModelConfig) 
 
     data = [encode_sentence(f, vocab, config.max_word_chars) for f in bank.forms]
     predicted = _predict(model, data, vocab)
-    result = score(bank.tags(config.column), predicted, bank.forms, vocab.is_known, config.column)
+    gold = {c: bank.tags(c) for c in config.columns}
+    result = score(gold[config.column], predicted[config.column], bank.forms, vocab.is_known, config.column)
+    result.update(column_scores(gold, predicted, bank.forms, vocab.is_known))
     return {k: v for k, v in result.items() if k not in ("per_tag", "confusions")}
+
+
+def _check_vocabulary(vocab: Vocabulary, config: ModelConfig, bank: Treebank) -> None:
+    """A vocabulary given to `train` must have the config's columns and every training tag."""
+    if tuple(vocab.columns) != config.columns:
+        raise PostaggerError(
+            f"the vocabulary is for {','.join(vocab.columns)}, not {','.join(config.columns)}"
+        )
+    if "feats" in config.columns and ("feats" in vocab.tagsets) != (config.feats_heads == "whole"):
+        built = "whole" if "feats" in vocab.tagsets else "split"
+        raise PostaggerError(f"the vocabulary has FEATS heads {built}, not {config.feats_heads}")
+    missing: dict[str, set] = {}
+    first = None
+    for sentence in bank.sentences:
+        for head, values in vocab.head_tags(sentence).items():
+            unknown = set(values) - set(vocab.tagsets[head].items)
+            if unknown:
+                missing.setdefault(head, set()).update(unknown)
+                first = first or sentence
+    if first is not None:
+        listed = "; ".join(f"{head.upper()} {', '.join(sorted(tags))}" for head, tags in missing.items())
+        raise PostaggerError(
+            f"training data has tags missing from the vocabulary ({listed}); the first sentence with one",
+            first.source,
+            first.first_line,
+        )

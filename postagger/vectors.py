@@ -10,6 +10,7 @@ without a row of their own, built from their character n-grams.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -287,13 +288,7 @@ def align(vocab: Vocabulary, path: str | Path, extend_vocab: int = 0, seed: int 
     known = set(vocab.words.items)
     added = [(w, v) for w, v in table.extra if w not in known][:extend_vocab]
     if added:
-        vocab = Vocabulary(
-            Index([*vocab.words.items, *(w for w, _ in added)]),
-            vocab.chars,
-            vocab.tags,
-            vocab.column,
-            vocab.word_counts,
-        )
+        vocab = dataclasses.replace(vocab, words=Index([*vocab.words.items, *(w for w, _ in added)]))
     found = [*table.rows.values(), *(v for _, v in added)]
     scale = float(np.std(np.stack(found))) if found else 0.1
     rng = np.random.default_rng(seed)

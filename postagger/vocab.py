@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from postagger.conllu_io import Sentence, check_tags
+from postagger.conllu_io import Sentence, check_tags, join_feats, split_feats
 from postagger.errors import PostaggerError
 
 PAD = "<pad>"
@@ -19,7 +19,9 @@ PAD_ID = 0
 UNK_ID = 1
 BOW_ID = 2
 EOW_ID = 3
-VOCAB_FORMAT = 1
+VOCAB_FORMAT = 2  # 2: one tag table per output head (1: one column, read still)
+ABSENT = "_"  # the value of a feature head for a word without that feature
+FEATURE_HEAD = "feats:"  # "feats:Case" is the head predicting the Case feature
 
 
 @dataclass
@@ -42,15 +44,72 @@ class Index:
         return self.ids.get(item, default)
 
 
+def head_column(head: str) -> str:
+    """The CoNLL-U column a head fills: "feats" for "feats:Case", else the head's name."""
+    return "feats" if head.startswith(FEATURE_HEAD) else head
+
+
 @dataclass
 class Vocabulary:
-    """Everything needed to turn sentences into ids and tag ids back into tags."""
+    """Everything needed to turn sentences into ids and tag ids back into tags.
+
+    `tagsets` holds one tag table per output head, in column order. A column is one head
+    (its tags are the column's values: "NOUN", or a whole FEATS string "Number=Sing"),
+    except FEATS learnt per feature: one head per feature name ("feats:Number"), whose
+    values are the feature's values and "_" for words without it.
+    """
 
     words: Index
     chars: Index
-    tags: Index
-    column: str
+    tagsets: dict[str, Index]
+    columns: list[str]
     word_counts: dict[str, int]  # training frequency of every word form, kept or not
+
+    @property
+    def column(self) -> str:
+        """The primary column (the first)."""
+        return self.columns[0]
+
+    @property
+    def tags(self) -> Index:
+        """The primary column's tags (its head is always the first)."""
+        return next(iter(self.tagsets.values()))
+
+    @property
+    def output_names(self) -> dict[str, str]:
+        """The network's output layer of each head: "tags" for the first (as in models
+        trained before joint heads), then "tags_1", "tags_2", ... in head order."""
+        return {head: "tags" if i == 0 else f"tags_{i}" for i, head in enumerate(self.tagsets)}
+
+    def head_tags(self, sentence: Sentence) -> dict[str, list[str]]:
+        """The gold values of every head for a sentence's words."""
+        out = {}
+        for column in self.columns:
+            tags = check_tags(sentence, column)
+            if column == "feats" and "feats" not in self.tagsets:
+                feats = [split_feats(t) for t in tags]
+                for head in self.tagsets:
+                    if head.startswith(FEATURE_HEAD):
+                        name = head[len(FEATURE_HEAD) :]
+                        out[head] = [f.get(name, ABSENT) for f in feats]
+            else:
+                out[column] = tags
+        return out
+
+    def columns_of(self, heads: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Column values from the values of every head (feature heads joined into FEATS)."""
+        out = {}
+        for column in self.columns:
+            if column in heads:
+                out[column] = heads[column]
+                continue
+            names = [h for h in self.tagsets if h.startswith(FEATURE_HEAD)]
+            n = len(heads[names[0]]) if names else 0
+            out[column] = [
+                join_feats({h[len(FEATURE_HEAD) :]: heads[h][i] for h in names if heads[h][i] != ABSENT})
+                for i in range(n)
+            ]
+        return out
 
     def word_id(self, form: str) -> int:
         """Exact form, else its lower-cased form, else unknown."""
@@ -74,37 +133,45 @@ class Vocabulary:
     def to_json(self) -> dict:
         return {
             "format": VOCAB_FORMAT,
-            "column": self.column,
+            "columns": self.columns,
             "words": self.words.items,
             "chars": self.chars.items,
-            "tags": self.tags.items,
+            "tags": {head: index.items for head, index in self.tagsets.items()},
             "word_counts": self.word_counts,
         }
 
     @classmethod
     def from_json(cls, data: dict, path: str | Path = "vocab.json") -> Vocabulary:
         try:
-            if data.get("format") != VOCAB_FORMAT:
+            if data.get("format") not in (1, VOCAB_FORMAT):
                 raise PostaggerError(
                     f"vocabulary format {data.get('format')!r} is not supported "
-                    f"(this version reads format {VOCAB_FORMAT})",
+                    f"(this version reads formats 1 and {VOCAB_FORMAT})",
                     path,
                 )
+            if data["format"] == 1:
+                columns, tagsets = [str(data["column"])], {str(data["column"]): Index(list(data["tags"]))}
+            else:
+                columns = [str(c) for c in data["columns"]]
+                tagsets = {str(head): Index(list(items)) for head, items in data["tags"].items()}
             vocab = cls(
                 Index(list(data["words"])),
                 Index(list(data["chars"])),
-                Index(list(data["tags"])),
-                str(data["column"]),
+                tagsets,
+                columns,
                 {str(k): int(v) for k, v in data["word_counts"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise PostaggerError(f"not a postagger vocabulary ({err!r})", path) from None
+        heads_ok = bool(tagsets) and [head_column(h) for h in tagsets][:1] == columns[:1]
+        heads_ok = heads_ok and {head_column(h) for h in tagsets} == set(columns)
         if (
             vocab.words.items[:2] != [PAD, UNK]
             or vocab.chars.items[:4] != [PAD, UNK, BOW, EOW]
-            or vocab.tags.items[:1] != [PAD]
+            or any(index.items[:1] != [PAD] for index in tagsets.values())
+            or not heads_ok
         ):
-            raise PostaggerError("not a postagger vocabulary (reserved ids missing)", path)
+            raise PostaggerError("not a postagger vocabulary (reserved ids or tag tables missing)", path)
         return vocab
 
     def save(self, path: str | Path) -> None:
@@ -131,10 +198,10 @@ class Vocabulary:
         total = sum(self.word_counts.values())
         covered = sum(n for w, n in self.word_counts.items() if w in self.words)
         return {
-            "column": self.column,
+            "columns": ",".join(self.columns),
             "words": len(self.words),
             "chars": len(self.chars),
-            "tags": len(self.tags) - 1,
+            "tags": {head: len(index) - 1 for head, index in self.tagsets.items()},
             "training_tokens": total,
             "training_types": len(self.word_counts),
             "token_coverage": covered / total if total else 0.0,
@@ -142,26 +209,53 @@ class Vocabulary:
 
 
 def build_vocabulary(
-    sentences: Iterable[Sentence], column: str = "upos", min_count: int = 1, min_char_count: int = 1
+    sentences: Iterable[Sentence],
+    columns: Sequence[str] = ("upos",),
+    min_count: int = 1,
+    min_char_count: int = 1,
+    feats_heads: str = "whole",
 ) -> Vocabulary:
     """Count forms, characters and tags of the training sentences.
 
     Word forms seen at least `min_count` times get an embedding; rarer words map to the
     unknown id but stay in `word_counts` so that OOV words can be told apart in evaluation.
+    With `feats_heads` "split", FEATS gets one head per feature name seen in training.
     """
-    words, chars, tags = Counter(), Counter(), Counter()
+    if isinstance(columns, str):
+        columns = [columns]
+    split = feats_heads == "split" and "feats" in columns
+    if split and columns[0] == "feats":
+        raise PostaggerError("FEATS learnt per feature cannot be the first (primary) column")
+    words, chars = Counter(), Counter()
+    tags: dict[str, Counter] = {c: Counter() for c in columns}
+    features: dict[str, Counter] = {}
     for sentence in sentences:
-        tags.update(check_tags(sentence, column))
+        for column in columns:
+            values = check_tags(sentence, column)
+            tags[column].update(values)
+            if split and column == "feats":
+                for value in values:
+                    for name, v in split_feats(value).items():
+                        features.setdefault(name, Counter())[v] += 1
         for form in sentence.forms:
             words[form] += 1
             chars.update(form)
     if not words:
         raise PostaggerError("no sentences with words in the training data")
+    tagsets = {}
+    for column in columns:
+        if split and column == "feats":
+            for name in sorted(features, key=lambda n: (n.lower(), n)):
+                tagsets[FEATURE_HEAD + name] = Index([PAD, ABSENT, *sorted(features[name])])
+        else:
+            tagsets[column] = Index([PAD, *sorted(tags[column])])
+    if split and not features:
+        raise PostaggerError("the training data has no features (FEATS is '_' everywhere)")
     kept = [w for w, n in sorted(words.items(), key=lambda x: (-x[1], x[0])) if n >= min_count]
     return Vocabulary(
         words=Index([PAD, UNK, *kept]),
         chars=Index([PAD, UNK, BOW, EOW, *sorted(c for c, n in chars.items() if n >= min_char_count)]),
-        tags=Index([PAD, *sorted(tags)]),
-        column=column,
+        tagsets=tagsets,
+        columns=list(columns),
         word_counts=dict(sorted(words.items(), key=lambda x: (-x[1], x[0]))),
     )

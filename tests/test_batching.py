@@ -17,7 +17,7 @@ from postagger.vocab import PAD_ID, UNK_ID, build_vocabulary
 def encoded():
     sentences = list(read_treebank([TRAIN]))
     vocab = build_vocabulary(sentences)
-    return vocab, [encode_sentence(s.forms, vocab, 24, s.tags("upos")) for s in sentences]
+    return vocab, [encode_sentence(s.forms, vocab, 24, vocab.head_tags(s)) for s in sentences]
 
 
 def test_right_padding_and_weights():
@@ -27,7 +27,8 @@ def test_right_padding_and_weights():
         for row, n in enumerate(lengths):
             assert batch.weights[row, :n].all() and not batch.weights[row, n:].any()
             assert (batch.words[row, n:] == PAD_ID).all() and (batch.words[row, :n] != PAD_ID).all()
-            assert (batch.tags[row, :n] > 0).all() and (batch.tags[row, n:] == 0).all()
+            tags = batch.tags["upos"]
+            assert (tags[row, :n] > 0).all() and (tags[row, n:] == 0).all()
             assert (batch.chars[row, n:] == 0).all()
 
 

@@ -33,7 +33,7 @@ def test_vocab_writes_json_and_summarises_on_stderr(tmp_path):
     result = run("vocab", TRAIN, "-o", tmp_path / "v.json", "--min-count", "2")
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "v.json").read_text())
-    assert data["words"][:2] == ["<pad>", "<unk>"] and data["tags"][0] == "<pad>"
+    assert data["words"][:2] == ["<pad>", "<unk>"] and data["tags"]["upos"][0] == "<pad>"
     assert result.stdout == "" and "coverage of training tokens" in result.stderr
 
 

@@ -21,7 +21,8 @@ def test_top_k_probabilities_are_a_distribution_best_first(tiny_tagger):
     n_tags = len(tiny_tagger.info.vocab.tags.items)
     scored = tiny_tagger.tag_forms(forms, top_k=n_tags)  # asks for more than there are
     tags = tiny_tagger.tag(forms)
-    for sentence, sentence_tags in zip(scored, tags):
+    for (columns, sentence), sentence_tags in zip(scored, tags):
+        assert columns["upos"] == sentence_tags
         for best, tag in zip(sentence, sentence_tags):
             probs = [p for _, p in best]
             assert len(best) == n_tags - 1  # every tag but padding

@@ -31,9 +31,9 @@ def test_reads_words_multiword_tokens_and_skips_empty_nodes(tmp_path):
     assert not sentence.words[3].space_after and sentence.words[0].space_after
 
 
-def test_with_column_changes_only_that_column(tmp_path):
+def test_with_columns_changes_only_those_columns(tmp_path):
     [sentence] = read_conllu(write(tmp_path / "a.conllu", DOC))
-    lines = sentence.with_column("upos", ["X"] * 5)
+    lines = sentence.with_columns({"upos": ["X"] * 5})
     before, after = DOC.splitlines(keepends=True), lines
     changed = [(b, a) for b, a in zip(before, after) if a != b]
     assert len(changed) == 5
@@ -105,7 +105,7 @@ def test_format_sentence_writes_multiword_tokens_and_space_after():
 
     text = format_sentence(
         ["I", "do", "n't", "."],
-        ["PRON", "AUX", "PART", "PUNCT"],
+        {"upos": ["PRON", "AUX", "PART", "PUNCT"]},
         space_after=[True, True, False, True],
         multiword=[MultiwordToken(2, 3, "don't", False)],
         comments=["sent_id = 1"],
@@ -124,7 +124,7 @@ def test_format_sentence_writes_multiword_tokens_and_space_after():
 def test_output_is_valid_for_the_conllu_library():
     import conllu
 
-    text = format_sentence(["Hi", "!"], ["INTJ", "PUNCT"], space_after=[False, True])
+    text = format_sentence(["Hi", "!"], {"upos": ["INTJ", "PUNCT"]}, space_after=[False, True])
     [parsed] = conllu.parse(text)
     assert [t["upos"] for t in parsed] == ["INTJ", "PUNCT"]
     assert parsed[0]["misc"] == {"SpaceAfter": "No"}

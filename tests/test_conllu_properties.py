@@ -92,7 +92,7 @@ def test_filling_upos_changes_nothing_else(text, data):
     out = io.StringIO()
     for s in sentences_of(text):
         tags = [data.draw(st.sampled_from(["NOUN", "VERB", "X"])) for _ in s.words]
-        out.write("".join(s.with_column("upos", tags)))
+        out.write("".join(s.with_columns({"upos": tags})))
     assert_only_upos_differs(text, out.getvalue())
 
 
@@ -107,7 +107,7 @@ def test_tag_conllu_changes_nothing_but_upos(tiny_tagger, text):
         out = io.StringIO(newline="")
         writer = Writer(out, OutputFormat.conllu)
         items = read_items(path, InputFormat.conllu, tiny_tagger.tokenizer)
-        for item, tags in tiny_tagger.tag_stream(items, words=lambda it: it.words):
+        for item, tags in tiny_tagger.tag_stream(items, words=lambda it: it.words, all_columns=True):
             writer.write(item, tags)
     new_tags = assert_only_upos_differs(text, out.getvalue())
     assert set(new_tags) <= set(tiny_tagger.info.vocab.tags.items[1:])

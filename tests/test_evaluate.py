@@ -34,3 +34,32 @@ def test_without_a_vocabulary_there_is_no_oov_split():
 def test_sentences_of_different_lengths_are_refused():
     with pytest.raises(ValueError):
         score([["X", "Y"]], [["X"]], [["a", "b"]])
+
+
+def test_feats_ufeats_and_alltags_as_conll_2018_defines_them():
+    from postagger.evaluate import column_scores
+
+    gold = {
+        "upos": [["NOUN", "VERB", "PUNCT"]],
+        "xpos": [["NN", "VBZ", "."]],
+        "feats": [["Number=Sing|Gender=Fem", "Mood=Ind|Typo=Yes", "_"]],
+    }
+    predicted = {
+        "upos": [["NOUN", "VERB", "PUNCT"]],
+        "xpos": [["NN", "VBD", "."]],
+        # feature order does not count; Typo is not a universal feature of the CoNLL 2018
+        # evaluation (UFeats ignores it, FEATS does not); '_' matches '_'
+        "feats": [["Gender=Fem|Number=Sing", "Mood=Ind", "_"]],
+    }
+    r = column_scores(gold, predicted, [["a", "b", "c"]], {"a", "c"}.__contains__)
+    assert r["upos"] == 1.0 and r["xpos"] == pytest.approx(2 / 3)
+    assert r["feats"] == pytest.approx(2 / 3) and r["ufeats"] == 1.0
+    assert r["alltags"] == pytest.approx(2 / 3)  # the verb's XPOS is wrong
+    assert r["xpos_oov"] == 0.0 and r["xpos_seen"] == 1.0 and r["alltags_seen"] == 1.0
+
+
+def test_alltags_needs_all_three_columns():
+    from postagger.evaluate import column_scores
+
+    r = column_scores({"upos": [["X"]], "feats": [["_"]]}, {"upos": [["X"]], "feats": [["Foo=Bar"]]}, [["a"]])
+    assert r == {"upos": 1.0, "feats": 0.0, "ufeats": 1.0}  # Foo is no universal feature

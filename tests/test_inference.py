@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -27,8 +28,8 @@ def test_numpy_and_keras_give_the_same_probabilities(networks):
     forms.append(["x" * 300, "Zanzibarification", "."])  # long and unseen words
     data = [encode_sentence(f, info.vocab, info.config.max_word_chars) for f in forms]
     for batch in length_batches(data, 16):
-        expected = np.asarray(keras_net.predict_on_batch(batch.inputs))
-        got = numpy_net.predict_on_batch(batch.inputs)
+        expected = np.asarray(keras_net.predict_on_batch(batch.inputs)["tags"])
+        got = numpy_net.predict_on_batch(batch.inputs)["tags"]
         real = batch.weights.astype(bool)
         np.testing.assert_allclose(got[real], expected[real], atol=1e-5)
         assert (got[real].argmax(-1) == expected[real].argmax(-1)).all()
@@ -42,6 +43,8 @@ def test_numpy_and_keras_give_the_same_probabilities(networks):
         {"word_repr": "chars", "char_encoder": "cnn", "char_kernel": 4},
         {"word_repr": "word", "lstm_layers": 3},
         {"word_repr": "both", "dual_embeddings": True},
+        {"columns": ("upos", "xpos", "feats")},
+        {"columns": ("xpos", "feats", "upos"), "feats_heads": "split"},
     ],
 )
 def test_numpy_forward_pass_matches_keras_for_each_architecture(settings):
@@ -49,24 +52,25 @@ def test_numpy_forward_pass_matches_keras_for_each_architecture(settings):
     from postagger.config import ModelConfig
     from postagger.inference import NumpyNetwork, weight_arrays
     from postagger.model import build_model
-    from postagger.vocab import Index, Vocabulary, build_vocabulary
+    from postagger.vocab import Index, build_vocabulary
 
     sentences = list(read_treebank([DEV]))
-    vocab = build_vocabulary(sentences)
-    added = ["zebra", "quokka"]  # as --extend-vocab adds them: after the training words
-    words = Index([*vocab.words.items, *added])
-    vocab = Vocabulary(words, vocab.chars, vocab.tags, "upos", vocab.word_counts)
-    assert vocab.trained_words() == len(vocab.words) - 2
     config = ModelConfig(word_dim=8, char_dim=6, char_units=5, char_filters=7, lstm_units=9, **settings)
+    vocab = build_vocabulary(sentences, config.columns, feats_heads=config.feats_heads)
+    added = ["zebra", "quokka"]  # as --extend-vocab adds them: after the training words
+    vocab = dataclasses.replace(vocab, words=Index([*vocab.words.items, *added]))
+    assert vocab.trained_words() == len(vocab.words) - 2
     model = build_model(config, vocab)
     numpy_net = NumpyNetwork(config, weight_arrays(model))
     forms = [s.forms for s in sentences] + [["x" * 300, "Zanzibarification", "."], ["a", "zebra", "quokka"]]
     data = [encode_sentence(f, vocab, config.max_word_chars) for f in forms]
     for batch in length_batches(data, 16):
-        expected = np.asarray(model.predict_on_batch(batch.inputs))
+        expected = model.predict_on_batch(batch.inputs)
         got = numpy_net.predict_on_batch(batch.inputs)
+        assert set(got) == set(expected) == set(vocab.output_names.values())
         real = batch.weights.astype(bool)
-        np.testing.assert_allclose(got[real], expected[real], atol=1e-5)
+        for name in expected:
+            np.testing.assert_allclose(got[name][real], np.asarray(expected[name])[real], atol=1e-5)
 
 
 def test_tagger_engines_agree(tiny_model):

@@ -16,29 +16,53 @@ from postagger.vocab import PAD_ID, build_vocabulary
 def setup():
     from postagger.model import build_model, compile_model
 
+    # joint heads (FEATS per feature): padding must not count in any head's loss
+    columns = ("upos", "xpos", "feats")
     sentences = list(read_treebank([TRAIN]))[:4]
-    vocab = build_vocabulary(sentences)
-    config = ModelConfig(word_dim=8, char_dim=4, char_filters=8, lstm_units=8, lstm_layers=2, dropout=0.0)
+    vocab = build_vocabulary(sentences, columns, feats_heads="split")
+    config = ModelConfig(
+        columns=columns, feats_heads="split", word_dim=8, char_dim=4, char_filters=8, lstm_units=8,
+        lstm_layers=2, dropout=0.0,
+    )  # fmt: skip
     model = build_model(config, vocab)
     compile_model(model, config)
-    data = [encode_sentence(s.forms, vocab, 24, s.tags("upos")) for s in sentences]
-    return model, data
+    data = [encode_sentence(s.forms, vocab, 24, vocab.head_tags(s)) for s in sentences]
+    return model, data, vocab
+
+
+def targets(batch, vocab):
+    """The batch's tags and weights keyed by output layer, as training passes them."""
+    names = vocab.output_names
+    return (
+        {names[head]: tags for head, tags in batch.tags.items()},
+        {name: batch.weights for name in names.values()},
+    )
+
+
+def test_one_output_per_head(setup):
+    model, _, vocab = setup
+    assert len(vocab.tagsets) > 5 and "feats:Number" in vocab.tagsets
+    assert sorted(model.output_names) == sorted(vocab.output_names.values())
 
 
 def test_a_sentence_alone_and_padded_in_a_batch_gets_the_same_output(setup):
-    model, data = setup
+    model, data, _ = setup
     short = min(range(len(data)), key=lambda i: len(data[i].words))
     alone = pad_batch([data[short]], [0])
     together = pad_batch(data, list(range(len(data))))
     assert together.words.shape[1] > alone.words.shape[1]  # really padded
     assert together.chars.shape[2] >= alone.chars.shape[2]
-    p_alone = np.asarray(model.predict_on_batch(alone.inputs))[0]
-    p_together = np.asarray(model.predict_on_batch(together.inputs))[short, : len(data[short].words)]
-    np.testing.assert_allclose(p_alone, p_together, atol=1e-5)
+    p_alone = model.predict_on_batch(alone.inputs)
+    p_together = model.predict_on_batch(together.inputs)
+    for name in model.output_names:
+        expected = np.asarray(p_alone[name])[0]
+        np.testing.assert_allclose(
+            expected, np.asarray(p_together[name])[short, : len(data[short].words)], atol=1e-5
+        )
 
 
 def test_padding_does_not_change_the_loss(setup):
-    model, data = setup
+    model, data, vocab = setup
     short = min(range(len(data)), key=lambda i: len(data[i].words))
     alone = pad_batch([data[short]], [0])
     longest = max(len(d.words) for d in data)
@@ -47,11 +71,13 @@ def test_padding_does_not_change_the_loss(setup):
     # same sentence with many padding positions holding garbage labels (weight 0)
     padded.words = np.pad(padded.words, ((0, 0), (0, extra)))
     padded.chars = np.pad(padded.chars, ((0, 0), (0, extra), (0, 3)))
-    padded.tags = np.pad(padded.tags, ((0, 0), (0, extra)), constant_values=3)
+    padded.tags = {h: np.pad(t, ((0, 0), (0, extra)), constant_values=2) for h, t in padded.tags.items()}
     padded.weights = np.pad(padded.weights, ((0, 0), (0, extra)))
-    loss_alone = model.test_on_batch(alone.inputs, alone.tags, sample_weight=alone.weights)
-    loss_padded = model.test_on_batch(padded.inputs, padded.tags, sample_weight=padded.weights)
-    assert loss_alone == pytest.approx(loss_padded, rel=1e-5)
+    loss_alone = model.test_on_batch(alone.inputs, *targets(alone, vocab), return_dict=True)
+    loss_padded = model.test_on_batch(padded.inputs, *targets(padded, vocab), return_dict=True)
+    assert len(loss_alone) == len(vocab.tagsets) + 1  # the sum and one loss per head
+    for name, value in loss_alone.items():
+        assert value == pytest.approx(loss_padded[name], rel=1e-5), name
 
 
 def test_loss_is_a_per_token_mean():
@@ -66,21 +92,27 @@ def test_loss_is_a_per_token_mean():
 
 
 def test_the_padding_tag_is_never_predicted(setup):
-    from postagger.inference import predict_tag_ids
+    from postagger.inference import predict_head_ids, predict_scores
 
-    model, data = setup
-    dense = model.get_layer("tags")
-    kernel, original = dense.get_weights()
-    bias = original.copy()
-    bias[PAD_ID] = 100.0  # the network now prefers the padding tag everywhere
-    dense.set_weights([kernel, bias])
+    model, data, vocab = setup
+    originals = {}
+    for name in model.output_names:
+        dense = model.get_layer(name)
+        kernel, originals[name] = dense.get_weights()
+        bias = originals[name].copy()
+        bias[PAD_ID] = 100.0  # the network now prefers the padding tag everywhere
+        dense.set_weights([kernel, bias])
     try:
         batch = pad_batch(data, list(range(len(data))))
-        best, prob = predict_tag_ids(model, batch.inputs)
-        assert (best != PAD_ID).all()
-        assert ((prob >= 0) & (prob <= 1)).all()
+        for name, best in predict_head_ids(model, batch.inputs).items():
+            assert (best != PAD_ID).all(), name
+        for sentence in predict_scores(model, data, vocab.tags.items, top_k=3):
+            for word in sentence:
+                assert all(tag != vocab.tags.items[PAD_ID] and 0 <= p <= 1 for tag, p in word)
     finally:
-        dense.set_weights([kernel, original])
+        for name, bias in originals.items():
+            kernel, _ = model.get_layer(name).get_weights()
+            model.get_layer(name).set_weights([kernel, bias])
 
 
 @pytest.mark.parametrize("encoder", ["cnn", "lstm"])

@@ -35,7 +35,7 @@ def test_min_count_keeps_rare_words_known_for_oov_accounting(tmp_path):
 
 
 def test_xpos_column(tmp_path):
-    vocab = build_vocabulary(read_treebank([TRAIN]), column="xpos")
+    vocab = build_vocabulary(read_treebank([TRAIN]), columns=["xpos"])
     assert "NNP" in vocab.tags and vocab.column == "xpos"
 
 
@@ -61,3 +61,54 @@ def test_bad_vocabulary_files(tmp_path):
     write(tmp_path / "future.json", json.dumps({"format": 99}))
     with pytest.raises(PostaggerError, match="format 99 is not supported"):
         Vocabulary.load(tmp_path / "future.json")
+
+
+def test_joint_heads_whole_and_per_feature(tmp_path):
+    sentences = list(read_treebank([TRAIN]))
+    whole = build_vocabulary(sentences, ["upos", "xpos", "feats"])
+    assert list(whole.tagsets) == ["upos", "xpos", "feats"] and whole.column == "upos"
+    assert "Number=Sing" in whole.tagsets["feats"] and "_" in whole.tagsets["feats"]
+    split = build_vocabulary(sentences, ["upos", "feats"], feats_heads="split")
+    heads = list(split.tagsets)
+    assert heads[0] == "upos" and "feats:Number" in heads and "feats:Tense" in heads
+    number = split.tagsets["feats:Number"].items
+    assert number[:2] == [PAD, "_"] and {"Plur", "Sing"} <= set(number)
+    assert split.output_names["upos"] == "tags" and len(set(split.output_names.values())) == len(heads)
+    for sentence in sentences:
+        values = split.head_tags(sentence)
+        # per-feature values joined back give the gold FEATS (UD order)
+        assert split.columns_of(values) == {"upos": sentence.tags("upos"), "feats": sentence.tags("feats")}
+    split.save(tmp_path / "v.json")
+    assert Vocabulary.load(tmp_path / "v.json").to_json() == split.to_json()
+
+
+def test_feats_features_are_joined_in_ud_order():
+    from postagger.conllu_io import join_feats, split_feats
+
+    assert split_feats("_") == {} and join_feats({}) == "_"
+    assert join_feats({"VerbForm": "Fin", "Case": "Nom", "abbr": "Yes"}) == "abbr=Yes|Case=Nom|VerbForm=Fin"
+    assert split_feats("PronType=Int,Rel|Number[psor]=Sing") == {
+        "PronType": "Int,Rel",
+        "Number[psor]": "Sing",
+    }
+
+
+def test_a_format_1_vocabulary_still_loads(tmp_path):
+    old = {
+        "format": 1, "column": "upos", "words": [PAD, UNK, "cat"], "chars": [PAD, UNK, BOW, EOW, "c"],
+        "tags": [PAD, "NOUN"], "word_counts": {"cat": 2},
+    }  # fmt: skip
+    vocab = Vocabulary.from_json(old)
+    assert vocab.columns == ["upos"] and vocab.tags.items == [PAD, "NOUN"]
+
+
+def test_xpos_must_be_present_but_feats_may_be_empty(tmp_path):
+    path = write(tmp_path / "no-xpos.conllu", conllu_block("1 a DET", "2 b NOUN"))
+    vocab = build_vocabulary(read_treebank([path]), ["upos", "feats"])
+    assert vocab.tagsets["feats"].items == [PAD, "_"]
+    with pytest.raises(PostaggerError, match=r"no-xpos.conllu:1: word 'a' has no XPOS tag"):
+        build_vocabulary(read_treebank([path]), ["upos", "xpos"])
+    with pytest.raises(PostaggerError, match="has no features"):
+        build_vocabulary(read_treebank([path]), ["upos", "feats"], feats_heads="split")
+    with pytest.raises(PostaggerError, match="cannot be the first"):
+        build_vocabulary(read_treebank([path]), ["feats", "upos"], feats_heads="split")
