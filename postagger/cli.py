@@ -274,6 +274,10 @@ def train_cli(
         Optional[Path],
         typer.Option(help="Write TensorBoard scalars per epoch and the word-embedding projector files here."),
     ] = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(help="Draw the learning curve into this PNG file at the end (needs matplotlib)."),
+    ] = None,
 ) -> None:
     """Train a tagger on CoNLL-U files; the best epoch on --dev is kept in OUTPUT."""
     from postagger.train import resume as resume_training
@@ -282,10 +286,14 @@ def train_cli(
 
     console = _stderr_console()
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if plot is not None:
+        from postagger.plots import require_matplotlib
+
+        require_matplotlib()
     if resume is not None:
         given = [
             p.name for p in ctx.command.params
-            if p.name not in ("resume", "help", "strategy", "logdir")
+            if p.name not in ("resume", "help", "strategy", "logdir", "plot")
             and ctx.get_parameter_source(p.name).name != "DEFAULT"
         ]  # fmt: skip
         if given:
@@ -297,7 +305,7 @@ def train_cli(
         col = load_model_info(resume).config.column
         with _TrainingProgress(console, col) as progress:
             metrics = resume_training(resume, progress=progress, strategy=strategy.value, logdir=logdir)
-        _print_training_summary(console, metrics, resume)
+        _print_training_summary(console, metrics, resume, plot)
         return
     if not train or not dev or output is None:
         raise PostaggerError("give training files, --dev and --output (or --resume MODEL_DIR)")
@@ -318,19 +326,23 @@ def train_cli(
             command=_command_line(ctx), progress=progress, vectors=vectors, strategy=strategy.value,
             logdir=logdir,
         )  # fmt: skip
-    _print_training_summary(console, metrics, output)
+    _print_training_summary(console, metrics, output, plot)
 
 
-def _print_training_summary(console, metrics: dict, output: Path) -> None:
+def _print_training_summary(console, metrics: dict, output: Path, plot: Path | None = None) -> None:
     def scores(split: str) -> str:
         found = metrics[split]
-        names = [m for m in ("upos", "xpos", "feats", "ufeats", "alltags") if m in found]
-        return ", ".join(f"{name} {found[name]:.4f}" for name in names)
+        return ", ".join(f"{label} {found[m]:.4f}" for m, label in METRIC_NAMES.items() if m in found)
 
     summary = f"best epoch {metrics['best_epoch']}: dev {scores('dev')}"
     if "test" in metrics:
         summary += f"; test {scores('test')}"
     console.print(f"{summary} → {output}", soft_wrap=True)
+    if plot is not None:
+        from postagger.plots import plot_learning_curve
+
+        plot_learning_curve(metrics, plot)
+        console.print(f"learning curve → {plot}", soft_wrap=True)
 
 
 def _command_line(ctx: typer.Context) -> str:
@@ -435,11 +447,24 @@ def evaluate_cli(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
     confusion: Annotated[bool, typer.Option("--confusion", help="Show the whole confusion matrix.")] = False,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(help="Draw the confusion matrix and per-tag F1 into this PNG file (needs matplotlib)."),
+    ] = None,
 ) -> None:
     """Accuracy (all, seen and unseen words), per-tag scores, confusions and calibration."""
     from postagger.evaluate import evaluate_files
 
+    if plot is not None:
+        from postagger.plots import require_matplotlib
+
+        require_matplotlib()
     result = evaluate_files(gold, model, pred)
+    if plot is not None:
+        from postagger.plots import plot_confusion
+
+        plot_confusion(result, plot)
+        _stderr_console().print(f"confusion matrix → {plot}", soft_wrap=True)
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:

@@ -9,12 +9,14 @@ from postagger.backend import load_tensorflow
 
 load_tensorflow()
 
+from collections import Counter  # noqa: E402
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 from postagger.config import ModelConfig  # noqa: E402
-from postagger.vocab import PAD_ID, UNK_ID, Vocabulary  # noqa: E402
+from postagger.vocab import PAD_ID, UNK_ID, Vocabulary, head_column  # noqa: E402
 
 
 @keras.saving.register_keras_serializable(package="postagger")
@@ -188,15 +190,24 @@ def build_model(config: ModelConfig, vocab: Vocabulary, embeddings: np.ndarray |
     return keras.Model({"words": words, "chars": chars}, outputs, name="postagger")
 
 
-def compile_model(model: keras.Model, config: ModelConfig) -> None:
-    """Adam with gradient clipping; the loss is the sum over the heads of each head's
-    per-token mean over the real tokens only (for FEATS learnt per feature, the sum of the
-    feature heads' losses is the negative log-likelihood of the whole feature set)."""
+def compile_model(model: keras.Model, config: ModelConfig, vocab: Vocabulary) -> None:
+    """Adam with gradient clipping; the loss is a weighted sum over the heads of each head's
+    per-token mean over the real tokens only (see `head_weights`)."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
         loss={name: token_loss() for name in model.output_names},
+        loss_weights=head_weights(vocab),
         jit_compile=False,  # sentence lengths vary per batch: XLA would recompile each shape
     )
+
+
+def head_weights(vocab: Vocabulary) -> dict[str, float]:
+    """Loss weight of each output: every column weighs 1, shared by its heads, so FEATS
+    learnt as 20 feature heads does not outweigh UPOS 20 times (with weight 1 per head, the
+    test suite's tiny network on the 150-sentence sample learnt little else than "absent":
+    dev UPOS 0.17, against 0.81 with these weights and 0.83 for UPOS alone)."""
+    heads_per_column = Counter(head_column(head) for head in vocab.tagsets)
+    return {name: 1.0 / heads_per_column[head_column(head)] for head, name in vocab.output_names.items()}
 
 
 def token_loss() -> keras.losses.Loss:

@@ -268,7 +268,7 @@ class _Run:
         self.provenance["strategy"] = {"name": self.strategy_name, "replicas": strategy.num_replicas_in_sync}
         with strategy.scope():
             model = build_model(config, vocab, embeddings)
-            compile_model(model, config)
+            compile_model(model, config, vocab)
             model.optimizer.build(model.trainable_variables)
         export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
 
@@ -321,6 +321,7 @@ class _Run:
                         "dev": dev_acc,
                         **({"dev_columns": dev_columns} if len(dev_columns) > 1 else {}),
                         "learning_rate": learning_rate,
+                        "seconds": round(elapsed(), 1),  # since the start, dev scoring included
                     }
                 )
                 if improved:

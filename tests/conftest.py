@@ -30,6 +30,18 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def joint_model(tmp_path_factory) -> Path:
+    """A small model of UPOS, XPOS and FEATS (one head per feature) on the same sample."""
+    from postagger.config import ModelConfig
+    from postagger.train import train
+
+    out = tmp_path_factory.mktemp("models") / "joint"
+    config = ModelConfig(**{**TINY, "columns": ("upos", "xpos", "feats"), "feats_heads": "split"})
+    train([TRAIN], [DEV], out, config, test_paths=[TEST], command="pytest")
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_tagger(tiny_model):
     from postagger import Tagger
 

@@ -226,3 +226,67 @@ def test_resume_takes_nothing_else(tmp_path, tiny_model):
     assert_clean_error(result, 2, "drop epochs")
     assert_clean_error(run("train", "--resume", tiny_model), 2, "nothing to resume")
     assert_clean_error(run("train", TRAIN), 2, "give training files, --dev and --output")
+
+
+def test_a_joint_model_fills_every_column_and_evaluate_scores_them(joint_model, tmp_path):
+    pred = tmp_path / "pred.conllu"
+    assert run("tag", TEST, "--model", joint_model, "-o", pred).exit_code == 0
+    changed = set()
+    for before, after in zip(TEST.read_text().splitlines(), pred.read_text().splitlines()):
+        bf, af = before.split("\t"), after.split("\t")
+        changed.update(i for i, (b, a) in enumerate(zip(bf, af)) if b != a)
+    assert changed == {3, 4, 5}  # UPOS, XPOS, FEATS and nothing else
+    by_model = json.loads(run("evaluate", TEST, "--model", joint_model, "--json").stdout)
+    by_file = json.loads(run("evaluate", TEST, "--pred", pred, "--model", joint_model, "--json").stdout)
+    recorded = json.loads((joint_model / "metrics.json").read_text())["test"]
+    for name in ("upos", "xpos", "feats", "ufeats", "alltags", "alltags_oov"):
+        assert by_file[name] == by_model[name] == recorded[name], name
+    table = run("evaluate", TEST, "--model", joint_model).stdout
+    assert "UFeats" in table and "AllTags" in table
+    tsv = run("tag", "--model", joint_model, "--output-format", "tsv", input="It works .\n").stdout
+    assert [len(row.split("\t")) for row in tsv.strip().splitlines()] == [4, 4, 4]
+    jsonl = json.loads(
+        run("tag", "--model", joint_model, "--output-format", "jsonl", input="It works.\n").stdout
+    )
+    assert len(jsonl["tags"]) == len(jsonl["xpos"]) == len(jsonl["feats"]) == 3
+    info = run("info", joint_model).stdout
+    assert "also predicts" in info and "AllTags" in info
+
+
+def test_columns_option_is_checked_before_anything_runs(tmp_path):
+    result = run("train", TRAIN, "--dev", DEV, "-o", tmp_path / "m", "--columns", "upos,lemma")
+    words = " ".join(result.output.replace("│", " ").split())  # rich wraps the message in a box
+    assert result.exit_code == 2 and "distinct columns among upos, xpos, feats" in words
+    assert not (tmp_path / "m").exists()
+
+
+def test_plots_are_png_files(tiny_model, joint_model, tmp_path):
+    confusion = tmp_path / "confusion.png"
+    result = run("evaluate", TEST, "--model", joint_model, "--plot", confusion)
+    assert result.exit_code == 0, result.output
+    assert confusion.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "confusion matrix →" in result.stderr
+    from postagger.plots import plot_learning_curve
+
+    curve = tmp_path / "curve.png"
+    plot_learning_curve(json.loads((joint_model / "metrics.json").read_text()), curve)
+    assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
+
+
+def test_train_writes_its_learning_curve(tmp_path):
+    curve = tmp_path / "curve.png"
+    result = run(
+        "train", DEV, "--dev", DEV, "-o", tmp_path / "m", "--epochs", "2", "--lstm-units", "8",
+        "--word-dim", "8", "--char-filters", "8", "--lstm-layers", "1", "--plot", curve,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "learning curve →" in result.stderr
+    history = json.loads((tmp_path / "m" / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2] and 0 < history[0]["seconds"] <= history[1]["seconds"]
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    result = run("evaluate", TEST, "--model", tiny_model, "--plot", tmp_path / "c.png")
+    assert_clean_error(result, 2, "pip install 'postagger[plot]'")
+    assert not (tmp_path / "c.png").exists()

@@ -25,7 +25,7 @@ def setup():
         lstm_layers=2, dropout=0.0,
     )  # fmt: skip
     model = build_model(config, vocab)
-    compile_model(model, config)
+    compile_model(model, config, vocab)
     data = [encode_sentence(s.forms, vocab, 24, vocab.head_tags(s)) for s in sentences]
     return model, data, vocab
 

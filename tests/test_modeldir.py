@@ -129,3 +129,22 @@ def test_a_config_from_before_the_char_encoder_option_means_the_cnn():
 
     old = {k: v for k, v in ModelConfig().to_json().items() if k not in ("char_encoder", "char_units")}
     assert ModelConfig.from_json(old).char_encoder == "cnn"
+
+
+def test_a_model_from_before_joint_heads_loads_as_one_column(copy):
+    """config.json with "column" and vocab.json format 1, as single-column models were
+    written (the tags and the NumPy engine's output are the same)."""
+    from postagger import Tagger
+
+    sentence = [["The", "cat", "sat", "."]]
+    expected = Tagger.load(copy).tag(sentence)
+    meta = json.loads((copy / "config.json").read_text())
+    meta["config"]["column"] = meta["config"].pop("columns")[0]
+    del meta["config"]["feats_heads"]
+    (copy / "config.json").write_text(json.dumps(meta))
+    vocab = json.loads((copy / "vocab.json").read_text())
+    vocab.update(format=1, column=vocab.pop("columns")[0], tags=vocab["tags"]["upos"])
+    (copy / "vocab.json").write_text(json.dumps(vocab))
+    info = load_model_info(copy)
+    assert info.config.columns == ("upos",) and info.vocab.columns == ["upos"]
+    assert Tagger.load(copy).tag(sentence) == expected

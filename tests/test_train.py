@@ -188,3 +188,32 @@ def test_automatic_batch_size_follows_the_training_set(tmp_path):
     train([data], [data], tmp_path / "m", config)
     saved = json.loads((tmp_path / "m" / "config.json").read_text())["config"]
     assert saved["batch_size"] == 8  # recorded as used, so that resuming uses it too
+
+
+def test_a_joint_model_learns_and_scores_every_column(joint_model):
+    metrics = json.loads((joint_model / "metrics.json").read_text())
+    for split in ("dev", "test"):
+        for name in ("upos", "xpos", "feats", "ufeats", "alltags"):
+            assert 0.4 < metrics[split][name] <= 1, (split, name)
+            assert f"{name}_oov" in metrics[split]
+        assert metrics[split]["alltags"] <= min(metrics[split][c] for c in ("upos", "xpos", "ufeats"))
+    assert set(metrics["history"][0]["dev_columns"]) == {"upos", "xpos", "feats"}
+    best = metrics["history"][metrics["best_epoch"] - 1]
+    assert best["dev"] == max(h["dev"] for h in metrics["history"])  # UPOS picks the epoch
+
+
+def test_a_joint_model_tags_every_column_alike_with_both_engines(joint_model):
+    from postagger.evaluate import same_order_feats
+    from postagger.tagger import Tagger
+
+    forms = [s.forms for s in read_treebank([DEV])]
+    numpy_tags = Tagger.load(joint_model, "numpy").tag(forms, all_columns=True)
+    keras_tags = Tagger.load(joint_model, "keras").tag(forms, all_columns=True)
+    assert numpy_tags == keras_tags
+    tagger = Tagger.load(joint_model)
+    assert tagger.columns == ["upos", "xpos", "feats"] and tagger.tag(forms) == [
+        t["upos"] for t in numpy_tags
+    ]
+    feats = [f for sentence in numpy_tags for f in sentence["feats"]]
+    assert all(f == "_" or f == same_order_feats(f) for f in feats)  # joined in order
+    assert any(f != "_" for f in feats) and any(f == "_" for f in feats)
