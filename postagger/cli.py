@@ -197,6 +197,9 @@ def train_cli(
     feats_heads: Annotated[
         FeatsHeads, typer.Option(help="FEATS as one tag (the whole string) or one head per feature.")
     ] = FeatsHeads(_DEFAULTS.feats_heads),
+    aux_weight: Annotated[
+        float, typer.Option(min=0.0, help="Loss weight of each column after the first (which weighs 1).")
+    ] = _DEFAULTS.aux_weight,
     word_repr: Annotated[
         WordRepr, typer.Option(help="Word embedding, character encoder, or both.")
     ] = WordRepr(_DEFAULTS.word_repr),
@@ -311,8 +314,8 @@ def train_cli(
         raise PostaggerError("give training files, --dev and --output (or --resume MODEL_DIR)")
 
     config = ModelConfig(
-        columns=tuple(columns.split(",")), feats_heads=feats_heads.value, word_repr=word_repr.value,
-        min_count=min_count, word_dim=word_dim,
+        columns=tuple(columns.split(",")), feats_heads=feats_heads.value, aux_weight=aux_weight,
+        word_repr=word_repr.value, min_count=min_count, word_dim=word_dim,
         char_encoder=char_encoder.value, char_dim=char_dim, char_units=char_units,
         char_filters=char_filters, char_kernel=char_kernel, lstm_units=lstm_units, lstm_layers=lstm_layers,
         dropout=dropout, word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay,
@@ -673,7 +676,11 @@ def _print_info(record: dict) -> None:
     if len(record["columns"]) > 1:
         table.add_row("also predicts", ", ".join(c.upper() for c in record["columns"][1:]))
     vocab = record["vocabulary"]
-    tags = ", ".join(f"{n:,} {head}" for head, n in vocab["tags"].items())
+    sizes = {head: n for head, n in vocab["tags"].items() if not head.startswith("feats:")}
+    features = [n for head, n in vocab["tags"].items() if head.startswith("feats:")]
+    tags = ", ".join(f"{n:,} {head}" for head, n in sizes.items())
+    if features:
+        tags += f", {len(features)} feature heads ({sum(features) - len(features):,} values)"
     table.add_row("vocabulary", f"{vocab['words']:,} words, {vocab['chars']:,} characters; tags: {tags}")
     table.add_row("size", f"{record['size_bytes'] / 1e6:.1f} MB")
     for split in ("dev", "test"):

@@ -12,7 +12,7 @@ WORD_REPRS = ("word", "chars", "both")
 CHAR_ENCODERS = ("lstm", "cnn")
 COLUMNS = ("upos", "xpos", "feats")  # the CoNLL-U columns a model can learn
 FEATS_HEADS = ("whole", "split")
-ABSENT_MEANS = {"char_encoder": "cnn", "dual_embeddings": False, "feats_heads": "whole"}
+ABSENT_MEANS = {"char_encoder": "cnn", "dual_embeddings": False, "feats_heads": "whole", "aux_weight": 1.0}
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class ModelConfig:
 
     columns: tuple[str, ...] = ("upos",)  # CoNLL-U columns to predict; the first picks the best epoch
     feats_heads: str = "whole"  # FEATS as one tag (the whole feature string) or one head per feature
+    aux_weight: float = 1.0  # loss weight of each column after the first (which weighs 1)
     word_repr: str = "both"  # word embedding, character encoder, or both concatenated
     min_count: int = 1  # words seen fewer times share the unknown-word embedding
     word_dim: int = 100  # set to the vectors' dimension when pretrained vectors are used
@@ -77,6 +78,8 @@ class ModelConfig:
                 problems.append(f"{name} must be a positive integer")
         if not 0 <= self.dropout < 1 or not 0 <= self.word_dropout:
             problems.append("dropout must be in [0, 1) and word_dropout >= 0")
+        if not self.aux_weight > 0:
+            problems.append("aux_weight must be positive")
         if not self.learning_rate > 0 or not self.clipnorm > 0:
             problems.append("learning_rate and clipnorm must be positive")
         if not 0 < self.lr_decay <= 1:

@@ -131,3 +131,14 @@ def test_char_encoder_ignores_character_padding(encoder):
     b = keras.ops.convert_to_numpy(layer(wide))[0]
     np.testing.assert_allclose(a, b[0], atol=1e-6)
     assert (b[1] == 0).all()  # an all-padding word
+
+
+def test_head_weights_give_each_column_its_weight(setup):
+    from postagger.model import head_weights
+
+    _, _, vocab = setup
+    weights = head_weights(vocab, aux_weight=0.5)
+    names = vocab.output_names
+    assert weights[names["upos"]] == 1.0 and weights[names["xpos"]] == 0.5
+    features = [weights[name] for head, name in names.items() if head.startswith("feats:")]
+    assert len(features) > 5 and sum(features) == pytest.approx(0.5)  # shared by the feature heads
