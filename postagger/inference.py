@@ -214,27 +214,25 @@ class NumpyNetwork:
     def _bilstm(x, mask, kernel, bias, u_forward, u_backward) -> np.ndarray:
         batch, time, dim = x.shape
         units = u_forward.shape[0]
-        # input projections of every step for both directions in one product; step t runs
-        # the forward direction at word t and the backward one at word time-1-t together,
-        # as one stacked matrix product (half the Python-level steps)
-        projected = (x.reshape(-1, dim) @ kernel + bias).reshape(batch, time, 2, 4 * units)
-        steps = np.empty((time, 2, batch, 4 * units), dtype=np.float32)
-        steps[:, 0] = projected[:, :, 0].transpose(1, 0, 2)
-        steps[:, 1] = projected[:, ::-1, 1].transpose(1, 0, 2)
-        # right padding: the backward direction meets a sentence's padding first and must
-        # start from a zero state at its last real word (the forward one ignores padding)
-        keep = np.ones((time, 2, batch, 1), dtype=np.float32)
-        keep[:, 1, :, 0] = mask[:, ::-1].T
-        u = np.stack([u_forward, u_backward])
-        h = np.zeros((2, batch, units), dtype=np.float32)
-        c = np.zeros((2, batch, units), dtype=np.float32)
-        out = np.empty((time, 2, batch, units), dtype=np.float32)
-        for t in range(time):
-            h, c = _lstm_step(h, c, u, steps[t], units)
-            c *= keep[t]
-            h *= keep[t]
-            out[t] = h
-        return np.concatenate([out[:, 0], out[::-1, 1]], -1).transpose(1, 0, 2)
+        # input projections of every step for both directions, laid out time-major
+        projected = (x.reshape(-1, dim) @ kernel + bias).reshape(batch, time, 8 * units)
+        projected = np.ascontiguousarray(projected.transpose(1, 0, 2))
+        real = np.ascontiguousarray(mask.T[..., None], dtype=np.float32)  # (time, batch, 1)
+        out = np.empty((time, batch, 2 * units), dtype=np.float32)
+        for backward, u in ((False, u_forward), (True, u_backward)):
+            h = np.zeros((batch, units), dtype=np.float32)
+            c = np.zeros((batch, units), dtype=np.float32)
+            gates = slice(4 * units, 8 * units) if backward else slice(0, 4 * units)
+            column = slice(units, 2 * units) if backward else slice(0, units)
+            for t in range(time - 1, -1, -1) if backward else range(time):
+                h, c = _lstm_step(h, c, u, projected[t, :, gates], units)
+                if backward:
+                    # right padding: the backward pass meets a sentence's padding first,
+                    # and must start from a zero state at its last real word
+                    c *= real[t]
+                    h *= real[t]
+                out[t, :, column] = h
+        return out.transpose(1, 0, 2)
 
 
 def _lstm_step(h, c, u, projected, units: int):
@@ -242,14 +240,14 @@ def _lstm_step(h, c, u, projected, units: int):
     z = h @ u
     z += projected
     np.tanh(z, out=z)
-    z[..., : 2 * units] += 1.0  # input and forget gates: sigmoid = (tanh + 1) / 2
-    z[..., : 2 * units] *= 0.5
-    z[..., 3 * units :] += 1.0  # output gate
-    z[..., 3 * units :] *= 0.5
-    c = c * z[..., units : 2 * units]
-    c += z[..., :units] * z[..., 2 * units : 3 * units]
+    z[:, : 2 * units] += 1.0  # input and forget gates: sigmoid = (tanh + 1) / 2
+    z[:, : 2 * units] *= 0.5
+    z[:, 3 * units :] += 1.0  # output gate
+    z[:, 3 * units :] *= 0.5
+    c = c * z[:, units : 2 * units]
+    c += z[:, :units] * z[:, 2 * units : 3 * units]
     h = np.tanh(c)
-    h *= z[..., 3 * units :]
+    h *= z[:, 3 * units :]
     return h, c
 
 
