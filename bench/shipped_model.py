@@ -97,9 +97,12 @@ def main() -> None:
     from postagger.conllu_io import read_treebank
 
     forms = [s.forms for s in read_treebank([test])]
-    numpy_tags = Tagger.load(args.model, "numpy").tag(forms)
-    keras_tags = Tagger.load(args.model, "keras").tag(forms)
-    differences = sum(a != b for x, y in zip(numpy_tags, keras_tags) for a, b in zip(x, y))
+    numpy_tags = Tagger.load(args.model, "numpy").tag(forms, all_columns=True)
+    keras_tags = Tagger.load(args.model, "keras").tag(forms, all_columns=True)
+    differences = sum(
+        a != b for x, y in zip(numpy_tags, keras_tags) for column in x for a, b in zip(x[column], y[column])
+    )
+    joint = [m for m in ("xpos", "feats", "ufeats", "alltags") if m in scores["test"]]
 
     model_bytes = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file())
     print(f"## Shipped model `{os.path.relpath(args.model, ROOT)}` ({date.today().isoformat()})\n")
@@ -110,6 +113,12 @@ def main() -> None:
     for name, s in scores.items():
         print(f"| {name} | {s['tokens']:,} | {s['upos']:.4f} | {s['oov_tokens']:,} | "
               f"{s['upos_oov']:.4f} | {s['upos_seen']:.4f} |")  # fmt: skip
+    if joint:
+        names = {"xpos": "XPOS", "feats": "FEATS", "ufeats": "UFeats", "alltags": "AllTags"}
+        print("\n| split | " + " | ".join(f"{names[m]} | {names[m]} on OOV" for m in joint) + " |")
+        print("|---|" + "---:|" * (2 * len(joint)))
+        for name, s in scores.items():
+            print(f"| {name} | " + " | ".join(f"{s[m]:.4f} | {s[m + '_oov']:.4f}" for m in joint) + " |")
     print(f"\nModel directory size: {model_bytes / 1e6:.1f} MB.\n")
     print(f"End-to-end `postagger tag` on en_ewt-ud-test ({n_tokens:,} words), whole process, "
           f"median of {args.runs} runs:\n")  # fmt: skip
@@ -118,7 +127,10 @@ def main() -> None:
     for label, (seconds, peak) in speed.items():
         rate = f"{n_tokens / seconds:,.0f}" if "short" not in label else "—"
         print(f"| {label} | {seconds:.2f} | {rate} | {peak:,} |")
-    print(f"\nNumPy and Keras engines on all {n_tokens:,} test words: {differences} different tags.")
+    columns = ", ".join(numpy_tags[0]).upper()
+    print(
+        f"\nNumPy and Keras engines on all {n_tokens:,} test words ({columns}): {differences} different tags."
+    )
 
 
 if __name__ == "__main__":
