@@ -23,7 +23,7 @@ class ModelConfig:
 
     columns: tuple[str, ...] = ("upos",)  # CoNLL-U columns to predict; the first picks the best epoch
     feats_heads: str = "whole"  # FEATS as one tag (the whole feature string) or one head per feature
-    aux_weight: float = 1.0  # loss weight of each column after the first (which weighs 1)
+    aux_weight: float = 0.25  # loss weight of each column after the first (which weighs 1): see BENCHMARKS
     word_repr: str = "both"  # word embedding, character encoder, or both concatenated
     min_count: int = 1  # words seen fewer times share the unknown-word embedding
     word_dim: int = 100  # set to the vectors' dimension when pretrained vectors are used
