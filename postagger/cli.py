@@ -450,6 +450,13 @@ def evaluate_cli(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")] = False,
     confusion: Annotated[bool, typer.Option("--confusion", help="Show the whole confusion matrix.")] = False,
+    columns: Annotated[
+        Optional[str],
+        typer.Option(
+            callback=lambda v: None if v is None else _parse_columns(v),
+            help="Columns to score, comma-separated (default: the model's; UPOS without a model).",
+        ),
+    ] = None,
     plot: Annotated[
         Optional[Path],
         typer.Option(help="Draw the confusion matrix and per-tag F1 into this PNG file (needs matplotlib)."),
@@ -462,7 +469,7 @@ def evaluate_cli(
         from postagger.plots import require_matplotlib
 
         require_matplotlib()
-    result = evaluate_files(gold, model, pred)
+    result = evaluate_files(gold, model, pred, columns.split(",") if columns else None)
     if plot is not None:
         from postagger.plots import plot_confusion
 

@@ -187,18 +187,26 @@ def evaluate_files(
     gold_paths: list[str | Path],
     model_dir: str | Path | None = None,
     predicted_paths: list[str | Path] | None = None,
+    columns: list[str] | None = None,
 ) -> dict:
     """Score a model on gold CoNLL-U files, or score already predicted files against gold.
 
     With `predicted_paths`, the words of both must match sentence by sentence; the model
-    (when given) then only supplies the training vocabulary for the OOV split. When the
-    model tags, the result also has its calibration (see `calibration`).
+    (when given) then only supplies the training vocabulary for the OOV split. `columns`
+    are the columns to score (default: the model's; UPOS without a model): each is scored
+    (see `column_scores`); per-tag scores, confusions and calibration (when the model tags)
+    are about the first.
     """
     from postagger.conllu_io import check_tags, read_treebank
     from postagger.modeldir import load_model_info
 
     info = load_model_info(model_dir) if model_dir is not None or not predicted_paths else None
-    columns = list(info.config.columns) if info else ["upos"]
+    if columns is None:
+        columns = list(info.config.columns) if info else ["upos"]
+    elif not predicted_paths and not set(columns) <= set(info.config.columns):
+        raise PostaggerError(
+            f"the model fills {', '.join(info.config.columns)}: it cannot be scored on {', '.join(columns)}"
+        )
     column = columns[0]
     gold = list(read_treebank(gold_paths))
     if not gold:

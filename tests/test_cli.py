@@ -290,3 +290,28 @@ def test_plot_without_matplotlib_says_how_to_install_it(tiny_model, tmp_path, mo
     result = run("evaluate", TEST, "--model", tiny_model, "--plot", tmp_path / "c.png")
     assert_clean_error(result, 2, "pip install 'postagger[plot]'")
     assert not (tmp_path / "c.png").exists()
+
+
+def test_evaluate_columns_of_another_tools_output(tiny_model, tmp_path):
+    """--columns scores the columns of a predicted file without a model (here the gold
+    file against itself with XPOS and FEATS changed on one word)."""
+    lines = TEST.read_text().splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line[:1].isdigit())
+    fields = lines[first].split("\t")
+    gold_feats = fields[5]
+    fields[4], fields[5] = "XX", "Foo=Bar"  # a wrong XPOS; a FEATS with no universal feature
+    lines[first] = "\t".join(fields)
+    pred = write(tmp_path / "pred.conllu", "".join(lines))
+    result = run("evaluate", TEST, "--pred", pred, "--columns", "upos,xpos,feats", "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    n = scores["tokens"]
+    assert scores["upos"] == 1.0 and scores["xpos"] == pytest.approx((n - 1) / n)
+    assert scores["alltags"] == pytest.approx((n - 1) / n) and "upos_oov" not in scores
+    from postagger.evaluate import universal_feats
+
+    ufeats_lost = universal_feats(gold_feats) != ""  # right only if the gold has none either
+    assert scores["ufeats"] == pytest.approx((n - ufeats_lost) / n)
+    assert scores["feats"] == pytest.approx((n - 1) / n)
+    result = run("evaluate", TEST, "--model", tiny_model, "--columns", "xpos")
+    assert_clean_error(result, 2, "cannot be scored on xpos")

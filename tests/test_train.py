@@ -98,6 +98,7 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path):
         train([data], [data], tmp_path / "resumed", config, progress=stop_at_epoch_three)
     assert (tmp_path / "resumed" / "training-state.json").exists()
     resumed = resume(tmp_path / "resumed")
+
     def untimed(history):  # the seconds of each epoch are wall time, not a result
         return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
 
