@@ -201,12 +201,13 @@ def compile_model(model: keras.Model, config: ModelConfig, vocab: Vocabulary) ->
     )
 
 
-def head_weights(vocab: Vocabulary, aux_weight: float = 1.0) -> dict[str, float]:
-    """Loss weight of each output: the first column weighs 1 and every other `aux_weight`,
-    a column's weight shared by its heads, so FEATS
-    learnt as 20 feature heads does not outweigh UPOS 20 times (with weight 1 per head, the
-    test suite's tiny network on the 150-sentence sample learnt little else than "absent":
-    dev UPOS 0.17, against 0.81 with these weights and 0.83 for UPOS alone)."""
+def head_weights(vocab: Vocabulary, aux_weight: float) -> dict[str, float]:
+    """Loss weight of each output: the first column weighs 1 and every other `aux_weight`
+    (0.25 by default: with 1, joint training cost 0.2-0.4 points of dev UPOS on EWT; see
+    docs/BENCHMARKS.md). A column's weight is shared by its heads, so that FEATS learnt as
+    20 feature heads does not outweigh UPOS 20 times (with weight 1 per head the test
+    suite's tiny network on the 150-sentence sample learnt little but "absent": dev UPOS
+    0.17, against 0.81 with shared weights and 0.83 for UPOS alone)."""
     heads_per_column = Counter(head_column(head) for head in vocab.tagsets)
     weights = {}
     for head, name in vocab.output_names.items():

@@ -476,14 +476,14 @@ def _check_vocabulary(vocab: Vocabulary, config: ModelConfig, bank: Treebank) ->
     first = None
     for sentence in bank.sentences:
         for head, values in vocab.head_tags(sentence).items():
-            unknown = set(values) - set(vocab.tagsets[head].items)
+            unknown = {v for v in values if v not in vocab.tagsets[head]}
             if unknown:
                 missing.setdefault(head, set()).update(unknown)
                 first = first or sentence
     if first is not None:
         listed = "; ".join(f"{head.upper()} {', '.join(sorted(tags))}" for head, tags in missing.items())
         raise PostaggerError(
-            f"training data has tags missing from the vocabulary ({listed}); the first sentence with one",
+            f"training data has tags missing from the vocabulary ({listed}), the first in the sentence here",
             first.source,
             first.first_line,
         )
