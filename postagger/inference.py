@@ -28,60 +28,61 @@ from postagger.config import ModelConfig
 from postagger.vocab import PAD_ID, UNK_ID, Vocabulary
 
 
-def predict_head_ids(network, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Best tag id per token of every output (a dict keyed by output layer name), from a
-    Keras model or a `NumpyNetwork`; the padding tag is never predicted."""
+def best_tag_ids(probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Best tag id per token of every output (a dict keyed by output layer name, as
+    `predict_on_batch` of a Keras model or a `NumpyNetwork` returns); the padding tag is
+    never predicted."""
     best = {}
-    for name, probs in network.predict_on_batch(inputs).items():
-        probs = np.array(probs)
-        probs[..., PAD_ID] = -1.0
-        best[name] = probs.argmax(-1)
+    for name, p in probs.items():
+        p = np.array(p)
+        p[..., PAD_ID] = -1.0
+        best[name] = p.argmax(-1)
     return best
 
 
-def predict_heads(
-    network, data: list[EncodedSentence], vocab: Vocabulary, batch_size: int = 64
-) -> list[dict]:
-    """The values of every head (head name → tag strings) of encoded sentences, batched by
-    length, in input order."""
-    out: list[dict] = [{} for _ in data]
-    names = vocab.output_names
-    for batch in length_batches(data, batch_size):
-        best = predict_head_ids(network, batch.inputs)
-        for row, i in enumerate(batch.index):
-            n = len(data[i].words)
-            out[i] = {
-                head: [vocab.tagsets[head].items[t] for t in best[name][row, :n]]
-                for head, name in names.items()
-            }
-    return out
-
-
-def predict_scores(
-    network, data: list[EncodedSentence], tags: list[str], top_k: int, batch_size: int = 64
-) -> list[list[list[tuple[str, float]]]]:
-    """The `top_k` best (tag, probability) pairs of each word for the first head (the
-    primary column), best first, in input order.
+def top_tag_ids(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of the `k` best tags of each token, best first, and their probabilities.
     The padding tag is never among them: the probabilities are those of the softmax
     renormalised over the real tags (the padding class, never a training target, keeps a
     trace of probability mass), so that a word's tags sum to 1."""
-    out: list = [[] for _ in data]
+    probs = np.array(probs, dtype=np.float64)
+    probs[..., PAD_ID] = 0.0
+    total = probs.sum(-1, keepdims=True)
+    # a word whose whole mass went to padding (float32 underflow) gets uniform real tags
+    probs = np.where(total > 0, probs / np.where(total > 0, total, 1.0), 1.0 / (probs.shape[-1] - 1))
+    probs[..., PAD_ID] = -1.0  # below every real tag, even one of probability 0
+    best = np.argsort(-probs, axis=-1, kind="stable")[..., :k]
+    return best, np.take_along_axis(probs, best, -1)
+
+
+def predict_heads(
+    network, data: list[EncodedSentence], vocab: Vocabulary, batch_size: int = 64, top_k: int = 0
+) -> tuple[list[dict], list | None]:
+    """The values of every head (head name → tag strings) of encoded sentences, batched by
+    length, in input order; and with `top_k` > 0 each word's `top_k` best (tag,
+    probability) pairs of the first head (the primary column), best first (see
+    `top_tag_ids`), from the same forward pass; else None."""
+    heads: list[dict] = [{} for _ in data]
+    scores: list | None = [[] for _ in data] if top_k > 0 else None
+    names = vocab.output_names
+    tags = vocab.tags.items
     k = min(top_k, len(tags) - 1)
     for batch in length_batches(data, batch_size):
-        probs = np.array(network.predict_on_batch(batch.inputs)["tags"], dtype=np.float64)
-        probs[..., PAD_ID] = 0.0
-        total = probs.sum(-1, keepdims=True)
-        # a word whose whole mass went to padding (float32 underflow) gets uniform real tags
-        probs = np.where(total > 0, probs / np.where(total > 0, total, 1.0), 1.0 / (len(tags) - 1))
-        probs[..., PAD_ID] = -1.0  # below every real tag, even one of probability 0
-        best = np.argsort(-probs, axis=-1, kind="stable")[..., :k]
-        best_probs = np.take_along_axis(probs, best, -1)
+        probs = network.predict_on_batch(batch.inputs)
+        best = best_tag_ids(probs)
+        if scores is not None:
+            top, top_probs = top_tag_ids(probs["tags"], k)
         for row, i in enumerate(batch.index):
             n = len(data[i].words)
-            out[i] = [
-                [(tags[t], float(p)) for t, p in zip(best[row, j], best_probs[row, j])] for j in range(n)
-            ]
-    return out
+            heads[i] = {
+                head: [vocab.tagsets[head].items[t] for t in best[name][row, :n]]
+                for head, name in names.items()
+            }
+            if scores is not None:
+                scores[i] = [
+                    [(tags[t], float(p)) for t, p in zip(top[row, j], top_probs[row, j])] for j in range(n)
+                ]
+    return heads, scores
 
 
 def weight_arrays(model) -> dict[str, np.ndarray]:

@@ -108,16 +108,13 @@ class Tagger:
         None, or with `top_k` > 0 each word's `top_k` best (tag, probability) pairs of the
         primary column."""
         from postagger.batching import encode_sentence
-        from postagger.inference import predict_heads, predict_scores
+        from postagger.inference import predict_heads
 
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
         results: list = [({c: [] for c in vocab.columns}, [] if top_k > 0 else None) for _ in forms]
         nonempty = [i for i, f in enumerate(forms) if f]
         encoded = [encode_sentence(forms[i], vocab, max_chars) for i in nonempty]
-        heads = predict_heads(self.network, encoded, vocab, batch_size)
-        scores = (
-            predict_scores(self.network, encoded, vocab.tags.items, top_k, batch_size) if top_k > 0 else None
-        )
+        heads, scores = predict_heads(self.network, encoded, vocab, batch_size, top_k)
         for j, i in enumerate(nonempty):
             results[i] = (vocab.columns_of(heads[j]), scores[j] if scores is not None else None)
         return results

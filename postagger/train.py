@@ -442,7 +442,8 @@ def _predict(model, data, vocab: Vocabulary) -> dict[str, list[list[str]]]:
     """Column → predicted tags of every sentence."""
     from postagger.inference import predict_heads
 
-    columns = [vocab.columns_of(heads) for heads in predict_heads(model, data, vocab)]
+    heads, _ = predict_heads(model, data, vocab)
+    columns = [vocab.columns_of(h) for h in heads]
     return {c: [s[c] for s in columns] for c in vocab.columns}
 
 

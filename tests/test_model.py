@@ -92,7 +92,7 @@ def test_loss_is_a_per_token_mean():
 
 
 def test_the_padding_tag_is_never_predicted(setup):
-    from postagger.inference import predict_head_ids, predict_scores
+    from postagger.inference import best_tag_ids, predict_heads
 
     model, data, vocab = setup
     originals = {}
@@ -104,9 +104,9 @@ def test_the_padding_tag_is_never_predicted(setup):
         dense.set_weights([kernel, bias])
     try:
         batch = pad_batch(data, list(range(len(data))))
-        for name, best in predict_head_ids(model, batch.inputs).items():
+        for name, best in best_tag_ids(model.predict_on_batch(batch.inputs)).items():
             assert (best != PAD_ID).all(), name
-        for sentence in predict_scores(model, data, vocab.tags.items, top_k=3):
+        for sentence in predict_heads(model, data, vocab, top_k=3)[1]:
             for word in sentence:
                 assert all(tag != vocab.tags.items[PAD_ID] and 0 <= p <= 1 for tag, p in word)
     finally:
