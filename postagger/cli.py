@@ -35,11 +35,12 @@ class FeatsHeads(str, enum.Enum):
 
 def _parse_columns(value: str) -> str:
     """Check a comma-separated list of columns (the option keeps the text)."""
-    from postagger.config import COLUMNS
+    from postagger.config import columns_problem
 
     names = [c.strip().lower() for c in value.split(",")]
-    if not all(names) or any(c not in COLUMNS for c in names) or len(set(names)) < len(names):
-        raise typer.BadParameter(f"a comma-separated list of distinct columns among {', '.join(COLUMNS)}")
+    problem = columns_problem(names)
+    if problem:
+        raise typer.BadParameter(problem)
     return ",".join(names)
 
 

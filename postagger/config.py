@@ -51,9 +51,9 @@ class ModelConfig:
 
     def __post_init__(self):
         problems = []
-        columns = self.columns
-        if not columns or any(c not in COLUMNS for c in columns) or len(set(columns)) < len(columns):
-            problems.append(f"columns must be distinct, among {', '.join(COLUMNS)}: not {','.join(columns)}")
+        problem = columns_problem(self.columns)
+        if problem:
+            problems.append(problem)
         if self.feats_heads not in FEATS_HEADS:
             problems.append(f"feats_heads must be one of {', '.join(FEATS_HEADS)}")
         elif self.feats_heads == "split" and self.columns[:1] == ("feats",):
@@ -133,6 +133,13 @@ class ModelConfig:
             return cls(**data)
         except PostaggerError as err:
             raise ModelError(err.message, path) from None
+
+
+def columns_problem(columns: tuple[str, ...] | list[str]) -> str | None:
+    """Why these columns cannot be learnt together, or None when they can."""
+    if not columns or any(c not in COLUMNS for c in columns) or len(set(columns)) < len(columns):
+        return f"expected distinct columns among {', '.join(COLUMNS)}, not {','.join(columns)!r}"
+    return None
 
 
 def auto_batch_size(n_sentences: int) -> int:
