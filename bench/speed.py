@@ -13,9 +13,11 @@ Measured, each as its own process, median of --runs (peak RSS from wait4):
 - peers on the same words, same run: NLTK's averaged perceptron (trained on EWT train
   first, not timed; tagging timed in-process, so without its start-up), and UDPipe 1 when
   `ufal.udpipe` is installed and --udpipe-model is given (in-process, gold tokenization);
+- the same file with `--engine numpy` (NumPy alone), and en_ewt-ud-train once (204,577
+  words, none repeated: the character-vector cache meets new words all along);
 - the physical limit: the network's multiply-adds per word (from its weight shapes) and the
-  machine's peak (cores × 2 FMA units × 8 float32 lanes (AVX2) × 2 flops × clock), and the
-  fraction of it the best throughput reaches.
+  machine's peak (cores × 2 FMA units × float32 lanes (16 with AVX-512, else 8) × 2 flops
+  × clock), and the fraction of it the best throughput reaches.
 Prints Markdown for docs/BENCHMARKS.md.
 """
 
@@ -89,9 +91,12 @@ def peak_flops() -> tuple[float, str]:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("cpu MHz"):
             mhz = max(mhz, float(line.split(":")[1]))
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    flags = next((line for line in lines if line.startswith("flags")), "")
+    lanes = 16 if " avx512f" in flags else 8
     cores = os.cpu_count() or 1
-    peak = cores * 2 * 8 * 2 * mhz * 1e6
-    return peak, f"{cores} cores × 2 FMA × 8 float32 lanes × 2 × {mhz / 1000:.2f} GHz"
+    peak = cores * 2 * lanes * 2 * mhz * 1e6
+    return peak, f"{cores} cores × 2 FMA × {lanes} float32 lanes × 2 × {mhz / 1000:.2f} GHz"
 
 
 def main() -> None:
@@ -130,6 +135,15 @@ def main() -> None:
                 command = [EXE, "tag", str(path), *model, "-o", str(out), "--jobs", jobs]
                 seconds, rss = median_of(args.runs, command)
                 rows.append((f"postagger, {label}, --jobs {jobs}", seconds, words / seconds, rss))
+        command = [EXE, "tag", str(big), *model, "-o", str(out), "--engine", "numpy"]
+        seconds, rss = median_of(args.runs, command)
+        rows.append(("postagger, CoNLL-U → CoNLL-U, --engine numpy, --jobs 1", seconds, words / seconds, rss))
+        train = ewt / "en_ewt-ud-train.conllu"
+        train_words = sum(len(s.forms) for s in read_treebank([train]))
+        jobs = args.jobs.split(",")[-1]
+        seconds, rss = median_of(args.runs, [EXE, "tag", str(train), *model, "-o", str(out), "--jobs", jobs])
+        label = f"postagger, en_ewt-ud-train once ({train_words:,} words), CoNLL-U → CoNLL-U, --jobs {jobs}"
+        rows.append((label, seconds, train_words / seconds, rss))
 
     # NLTK's perceptron on the same words (trained first; tagging timed in-process)
     nltk_tagger = train_nltk_perceptron(ewt / "en_ewt-ud-train.conllu")

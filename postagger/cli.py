@@ -53,6 +53,7 @@ _COLUMNS_HELP = (
 class Engine(str, enum.Enum):
     auto = "auto"
     numpy = "numpy"
+    onnx = "onnx"
     keras = "keras"
 
 
@@ -570,7 +571,11 @@ def tag_cli(
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
     engine: Annotated[
-        Engine, typer.Option(help="auto: NumPy when the model has weights.npz (fast start), else Keras.")
+        Engine,
+        typer.Option(
+            help="auto: onnx (NumPy + ONNX Runtime) when the model has weights.npz, NumPy alone without "
+            "onnxruntime, else Keras."
+        ),
     ] = Engine.auto,
     jobs: Annotated[
         int, typer.Option(min=1, help="Worker processes for big inputs (one per core is best).")
@@ -584,7 +589,7 @@ def tag_cli(
     ] = 0,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
-    # The NumPy engine's products are small: one BLAS thread is nearly as fast alone and
+    # The NumPy and ONNX engines' products are small: one thread is nearly as fast alone and
     # far faster when other processes share the cores (threads that spin-wait for each
     # other collapse under contention); --jobs is the way to use more cores.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

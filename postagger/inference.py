@@ -96,10 +96,16 @@ def weight_arrays(model) -> dict[str, np.ndarray]:
     }
 
 
+#: character vectors kept between batches (100 filters: 4 MB)
+CHAR_CACHE_WORDS = 10_000
+
+
 class NumpyNetwork:
     """The tagger network evaluated with NumPy, from a `weights.npz` written at save time."""
 
-    def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray]):
+    def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray], onnx: bool = False):
+        """With `onnx`, the BiLSTM layers and heads run in ONNX Runtime
+        (`postagger.onnx_engine`), the word and character representations in NumPy."""
         self.config = config
         w = {k: v.astype(np.float32) for k, v in weights.items()}
         self.word_embedding = w.get("word_embedding/0")
@@ -126,6 +132,13 @@ class NumpyNetwork:
         while f"tags_{i}/0" in w:
             self.heads[f"tags_{i}"] = (w[f"tags_{i}/0"], w[f"tags_{i}/1"])
             i += 1
+        self._char_cache: dict[bytes, int] = {}  # a word's characters → its row in _char_vectors
+        self._char_vectors: np.ndarray | None = None
+        self.onnx = None
+        if onnx:
+            from postagger.onnx_engine import OnnxSentenceNetwork
+
+            self.onnx = OnnxSentenceNetwork(w, config.lstm_layers, list(self.heads))
 
     def sizes(self) -> dict[str, int]:
         """Vocabulary sizes the weights were trained for."""
@@ -152,6 +165,8 @@ class NumpyNetwork:
         if self.char_embedding is not None:
             parts.append(self._chars(inputs["chars"]))
         x = parts[0] if len(parts) == 1 else np.concatenate(parts, -1)
+        if self.onnx is not None:
+            return self.onnx(x, mask)
         for layer in self.layers:
             x = self._bilstm(x, mask, *layer)
         batch, time, dim = x.shape
@@ -166,11 +181,36 @@ class NumpyNetwork:
         return out
 
     def _chars(self, chars: np.ndarray) -> np.ndarray:
-        """Character CNN vectors, computed once per distinct word of the batch."""
+        """Character-encoder vectors, computed once per distinct word and kept for later
+        batches (a word's vector depends on its characters alone): in running text most
+        words were seen before. The cache holds at most `CHAR_CACHE_WORDS` vectors and is
+        emptied when full, so memory stays bounded whatever the input's size."""
         batch, time, width = chars.shape
-        distinct, inverse = np.unique(chars.reshape(-1, width), axis=0, return_inverse=True)
+        flat = chars.reshape(-1, width)
+        # a row's characters as bytes without its padding (every word ends with EOW_ID, a
+        # nonzero id, so stripping zero bytes removes padding only: the key is the same
+        # whatever the batch's width); an all-padding row becomes b""
+        keys = [k.rstrip(b"\0") for k in flat.view(np.dtype((np.void, 4 * width))).ravel().tolist()]
         encode = self._char_cnn if self.char_lstm is None else self._char_bilstm
-        return encode(distinct)[inverse.reshape(-1)].reshape(batch, time, -1)
+        cache = self._char_cache
+        # each word missing from the cache → its first row (reversed: the first one wins)
+        new = {k: i for i, k in reversed(list(enumerate(keys))) if k not in cache}
+        if len(cache) + len(new) > CHAR_CACHE_WORDS:
+            cache.clear()
+            new = {k: i for i, k in reversed(list(enumerate(keys)))}
+            if len(new) > CHAR_CACHE_WORDS:  # one batch with more distinct words than that
+                vectors = encode(flat[list(new.values())])
+                position = dict(zip(new, range(len(new))))
+                return vectors[[position[k] for k in keys]].reshape(batch, time, -1)
+        if new:
+            vectors = encode(flat[list(new.values())])
+            if self._char_vectors is None:
+                self._char_vectors = np.empty((CHAR_CACHE_WORDS, vectors.shape[1]), np.float32)
+            start = len(cache)
+            self._char_vectors[start : start + len(vectors)] = vectors
+            cache.update(zip(new, range(start, start + len(vectors))))
+        rows = np.fromiter((cache[k] for k in keys), dtype=np.intp, count=len(keys))
+        return self._char_vectors[rows].reshape(batch, time, -1)
 
     def _char_bilstm(self, flat: np.ndarray) -> np.ndarray:
         kernel, bias, u_forward, u_backward = self.char_lstm

@@ -168,11 +168,18 @@ def save_weight_arrays(path: Path, model) -> None:
 
 
 def load_network(info: ModelInfo, engine: str = "auto"):
-    """The network for tagging: NumPy from weights.npz (engine "auto" or "numpy"), or the
-    Keras model (engine "keras", or "auto" for an older directory with model.keras only)."""
+    """The network for tagging, from weights.npz: "numpy" (NumPy alone) or "onnx" (NumPy for
+    the word representations, ONNX Runtime for the BiLSTM layers and heads); or the Keras
+    model ("keras"). "auto" is onnx when onnxruntime and onnx are installed, else numpy, and
+    keras for an older directory with model.keras only."""
+    from postagger import onnx_engine
+
     npz = info.path / WEIGHTS_FILE
-    if engine == "numpy" or (engine == "auto" and npz.is_file()):
-        return _load_numpy(info, npz)
+    if engine == "onnx":
+        onnx_engine.require()
+    if engine in ("numpy", "onnx") or (engine == "auto" and npz.is_file()):
+        use_onnx = engine == "onnx" or (engine == "auto" and onnx_engine.available())
+        return _load_numpy(info, npz, use_onnx)
     return load_keras_network(info)
 
 
@@ -189,12 +196,12 @@ def read_weight_arrays(npz: Path) -> dict:
         raise ModelError(f"damaged or truncated ({type(err).__name__}: {err})", npz) from None
 
 
-def _load_numpy(info: ModelInfo, npz: Path):
+def _load_numpy(info: ModelInfo, npz: Path, onnx: bool = False):
     from postagger.inference import NumpyNetwork
 
     arrays = read_weight_arrays(npz)
     try:
-        network = NumpyNetwork(info.config, arrays)
+        network = NumpyNetwork(info.config, arrays, onnx)
     except (KeyError, ValueError, IndexError) as err:
         raise ModelError(f"weights do not fit this config ({type(err).__name__}: {err})", npz) from None
     vocab = info.vocab

@@ -1,4 +1,5 @@
-"""The NumPy forward pass must compute what the Keras model computes."""
+"""The NumPy forward pass (alone, and with ONNX Runtime for the BiLSTM layers and heads)
+must compute what the Keras model computes."""
 
 from __future__ import annotations
 
@@ -19,22 +20,64 @@ def networks(tiny_model):
     from postagger.modeldir import load_keras_network, load_model_info, load_network
 
     info = load_model_info(tiny_model)
-    return info, load_network(info, "numpy"), load_keras_network(info)
+    return info, load_keras_network(info), {e: load_network(info, e) for e in ("numpy", "onnx")}
 
 
-def test_numpy_and_keras_give_the_same_probabilities(networks):
-    info, numpy_net, keras_net = networks
+@pytest.mark.parametrize("engine", ["numpy", "onnx"])
+def test_numpy_and_keras_give_the_same_probabilities(networks, engine):
+    info, keras_net, nets = networks
+    net = nets[engine]
+    assert (net.onnx is not None) == (engine == "onnx")
     forms = [s.forms for s in read_treebank([TRAIN, DEV, TEST])]
     forms.append(["x" * 300, "Zanzibarification", "."])  # long and unseen words
     data = [encode_sentence(f, info.vocab, info.config.max_word_chars) for f in forms]
     for batch in length_batches(data, 16):
         expected = np.asarray(keras_net.predict_on_batch(batch.inputs)["tags"])
-        got = numpy_net.predict_on_batch(batch.inputs)["tags"]
+        got = net.predict_on_batch(batch.inputs)["tags"]
         real = batch.weights.astype(bool)
         np.testing.assert_allclose(got[real], expected[real], atol=1e-5)
         assert (got[real].argmax(-1) == expected[real].argmax(-1)).all()
 
 
+def test_a_sentence_gets_the_same_probabilities_whatever_its_batch(networks):
+    """Padding never leaks into real words: alone, or padded beside a longer sentence
+    (both directions of every layer start and stop at the sentence's own words)."""
+    info, _, nets = networks
+    short = ["It", "works", "."]
+    long = ["A", "much", "longer", "sentence", "pads", "the", "short", "one", "."]
+    data = [encode_sentence(f, info.vocab, info.config.max_word_chars) for f in (short, long)]
+    for net in nets.values():
+        alone = net.predict_on_batch(next(length_batches(data[:1], 8)).inputs)["tags"][0]
+        batch = next(length_batches(data, 8))
+        together = net.predict_on_batch(batch.inputs)["tags"][batch.index.index(0), :3]
+        np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [4, 60, 10_000])
+def test_character_vector_cache_changes_nothing(networks, monkeypatch, size):
+    """Cached character vectors (kept across batches, emptied when full, bypassed for a
+    batch with more distinct words than the cache holds) are the ones computed afresh."""
+    from postagger import inference
+    from postagger.modeldir import load_model_info, load_network
+
+    info, _, _ = networks
+    forms = [s.forms for s in read_treebank([DEV, TEST])] + [["x" * 300, "Zanzibarification", "."]]
+    data = [encode_sentence(f, info.vocab, info.config.max_word_chars) for f in forms]
+    batches = list(length_batches(data, 16))
+    fresh = []
+    for batch in batches:  # a new network per batch: nothing cached
+        fresh.append(load_network(load_model_info(info.path), "numpy").predict_on_batch(batch.inputs)["tags"])
+    monkeypatch.setattr(inference, "CHAR_CACHE_WORDS", size)
+    net = load_network(load_model_info(info.path), "numpy")
+    for _ in range(2):  # the second pass reads the cache (or refills it)
+        for batch, expected in zip(batches, fresh):
+            got = net.predict_on_batch(batch.inputs)["tags"]
+            real = batch.weights.astype(bool)
+            np.testing.assert_allclose(got[real], expected[real], atol=1e-6)
+            assert len(net._char_cache) <= size
+
+
+@pytest.mark.parametrize("onnx", [False, True], ids=["numpy", "onnx"])
 @pytest.mark.parametrize(
     "settings",
     [
@@ -47,7 +90,7 @@ def test_numpy_and_keras_give_the_same_probabilities(networks):
         {"columns": ("xpos", "feats", "upos"), "feats_heads": "split"},
     ],
 )
-def test_numpy_forward_pass_matches_keras_for_each_architecture(settings):
+def test_numpy_forward_pass_matches_keras_for_each_architecture(settings, onnx):
     """Untrained networks of each shape (random weights exercise every path as well)."""
     from postagger.config import ModelConfig
     from postagger.inference import NumpyNetwork, weight_arrays
@@ -61,7 +104,7 @@ def test_numpy_forward_pass_matches_keras_for_each_architecture(settings):
     vocab = dataclasses.replace(vocab, words=Index([*vocab.words.items, *added]))
     assert vocab.trained_words() == len(vocab.words) - 2
     model = build_model(config, vocab)
-    numpy_net = NumpyNetwork(config, weight_arrays(model))
+    numpy_net = NumpyNetwork(config, weight_arrays(model), onnx=onnx)
     forms = [s.forms for s in sentences] + [["x" * 300, "Zanzibarification", "."], ["a", "zebra", "quokka"]]
     data = [encode_sentence(f, vocab, config.max_word_chars) for f in forms]
     for batch in length_batches(data, 16):
@@ -77,7 +120,22 @@ def test_tagger_engines_agree(tiny_model):
     from postagger import Tagger
 
     forms = [s.forms for s in read_treebank([TEST])]
-    assert Tagger.load(tiny_model, "numpy").tag(forms) == Tagger.load(tiny_model, "keras").tag(forms)
+    expected = Tagger.load(tiny_model, "keras").tag(forms)
+    for engine in ("numpy", "onnx", "auto"):
+        assert Tagger.load(tiny_model, engine).tag(forms) == expected
+
+
+def test_onnx_engine_without_onnxruntime(networks, monkeypatch):
+    """--engine onnx asks for what it needs; auto falls back to NumPy alone."""
+    from postagger import onnx_engine
+    from postagger.errors import PostaggerError
+    from postagger.modeldir import load_network
+
+    info, _, _ = networks
+    monkeypatch.setattr(onnx_engine, "available", lambda: False)
+    with pytest.raises(PostaggerError, match="pip install onnxruntime onnx"):
+        load_network(info, "onnx")
+    assert load_network(info, "auto").onnx is None
 
 
 def test_tagging_with_numpy_never_imports_tensorflow(tiny_model):
