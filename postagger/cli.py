@@ -247,6 +247,13 @@ def train_cli(
     lr_decay: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Learning-rate factor after an epoch without dev gain.")
     ] = _DEFAULTS.lr_decay,
+    average_epochs: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Score and keep the weights' moving average over about this many epochs (0: off).",
+        ),
+    ] = _DEFAULTS.average_epochs,
     vectors: Annotated[
         Optional[Path],
         typer.Option(help="Pretrained vectors (.bin, .vec, .vec.gz) to start the word embeddings from."),
@@ -321,6 +328,7 @@ def train_cli(
         char_encoder=char_encoder.value, char_dim=char_dim, char_units=char_units,
         char_filters=char_filters, char_kernel=char_kernel, lstm_units=lstm_units, lstm_layers=lstm_layers,
         dropout=dropout, word_dropout=word_dropout, learning_rate=learning_rate, lr_decay=lr_decay,
+        average_epochs=average_epochs,
         epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
         freeze_embeddings=freeze_embeddings, extend_vocab=extend_vocab, dual_embeddings=dual_embeddings,
     )  # fmt: skip

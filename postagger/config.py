@@ -12,7 +12,13 @@ WORD_REPRS = ("word", "chars", "both")
 CHAR_ENCODERS = ("lstm", "cnn")
 COLUMNS = ("upos", "xpos", "feats")  # the CoNLL-U columns a model can learn
 FEATS_HEADS = ("whole", "split")
-ABSENT_MEANS = {"char_encoder": "cnn", "dual_embeddings": False, "feats_heads": "whole", "aux_weight": 1.0}
+ABSENT_MEANS = {
+    "char_encoder": "cnn",
+    "dual_embeddings": False,
+    "feats_heads": "whole",
+    "aux_weight": 1.0,
+    "average_epochs": 0.0,
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class ModelConfig:
     learning_rate: float = 0.003  # Adam; 0.001 learns the character encoders too slowly (docs/BENCHMARKS.md)
     lr_decay: float = 0.5  # the learning rate is multiplied by this after an epoch without dev gain
     clipnorm: float = 5.0
+    average_epochs: float = 0.0  # dev scoring and the saved model use the weights' moving average over
+    # about this many epochs of updates (Polyak averaging); 0: the last weights
     epochs: int = 30
     batch_size: int = 0  # sentences per batch; 0: chosen from the training set's size (auto_batch_size)
     patience: int = 5  # epochs without dev improvement before stopping
@@ -82,6 +90,8 @@ class ModelConfig:
             problems.append("aux_weight must be positive")
         if not self.learning_rate > 0 or not self.clipnorm > 0:
             problems.append("learning_rate and clipnorm must be positive")
+        if not self.average_epochs >= 0:
+            problems.append("average_epochs must be >= 0 (0: no averaging)")
         if not 0 < self.lr_decay <= 1:
             problems.append("lr_decay must be in (0, 1]")
         if not isinstance(self.extend_vocab, int) or self.extend_vocab < 0:
@@ -97,6 +107,11 @@ class ModelConfig:
     def column(self) -> str:
         """The primary column: the one early stopping and confidences are about."""
         return self.columns[0]
+
+    def ema_momentum(self, batches_per_epoch: int) -> float:
+        """Momentum of the weights' moving average: a horizon of `average_epochs` epochs
+        (1 - 1/updates), so that it means the same on small and big treebanks."""
+        return 1.0 - 1.0 / max(1.0, self.average_epochs * batches_per_epoch)
 
     def with_batch_size_for(self, n_sentences: int) -> ModelConfig:
         """This config with an automatic batch size (0) made concrete for a training set."""

@@ -190,11 +190,22 @@ def build_model(config: ModelConfig, vocab: Vocabulary, embeddings: np.ndarray |
     return keras.Model({"words": words, "chars": chars}, outputs, name="postagger")
 
 
-def compile_model(model: keras.Model, config: ModelConfig, vocab: Vocabulary) -> None:
+def compile_model(
+    model: keras.Model, config: ModelConfig, vocab: Vocabulary, batches_per_epoch: int = 1
+) -> None:
     """Adam with gradient clipping; the loss is a weighted sum over the heads of each head's
-    per-token mean over the real tokens only (see `head_weights`)."""
+    per-token mean over the real tokens only (see `head_weights`). With
+    `config.average_epochs`, the optimizer also keeps a moving average of the weights
+    (`use_ema`; its horizon in updates needs `batches_per_epoch`)."""
+    averaging = config.average_epochs > 0
+    optimizer = keras.optimizers.Adam(
+        learning_rate=config.learning_rate,
+        clipnorm=config.clipnorm,
+        use_ema=averaging,
+        ema_momentum=config.ema_momentum(batches_per_epoch) if averaging else 0.99,
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
+        optimizer=optimizer,
         loss={name: token_loss() for name in model.output_names},
         loss_weights=head_weights(vocab, config.aux_weight),
         jit_compile=False,  # sentence lengths vary per batch: XLA would recompile each shape

@@ -266,10 +266,12 @@ class _Run:
         keep = keep_probabilities(vocab, config.word_dropout)
         strategy = distribution_strategy(self.strategy_name)
         self.provenance["strategy"] = {"name": self.strategy_name, "replicas": strategy.num_replicas_in_sync}
+        n_batches = sum(1 for _ in length_batches(train_data, config.batch_size))
         with strategy.scope():
             model = build_model(config, vocab, embeddings)
-            compile_model(model, config, vocab)
+            compile_model(model, config, vocab, n_batches)
             model.optimizer.build(model.trainable_variables)
+        averaged = _AveragedWeights(model, keras) if config.average_epochs > 0 else None
         export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
 
         best, history, first_epoch, seconds_before = {"dev": -1.0, "epoch": 0}, [], 1, 0.0
@@ -291,7 +293,6 @@ class _Run:
             return seconds_before + time.monotonic() - started
 
         epoch = first_epoch - 1
-        n_batches = sum(1 for _ in length_batches(train_data, config.batch_size))
         board = _summary_writer(tf, self.logdir) if self.logdir is not None else None
         try:
             for epoch in range(first_epoch, config.epochs + 1):
@@ -309,6 +310,8 @@ class _Run:
                     )
                     losses.append(float(result["loss"]))
                     notify("batch", {"loss": float(np.mean(losses[-50:]))})
+                if averaged is not None:
+                    averaged.swap_in()  # dev scoring and the saved model use the averaged weights
                 dev_predicted = _predict(model, dev_data, vocab)
                 dev_columns = {c: _accuracy(dev_predicted[c], self.dev_bank.tags(c)) for c in config.columns}
                 dev_acc = dev_columns[config.column]  # the primary column picks the best epoch
@@ -337,6 +340,8 @@ class _Run:
                     save_model_dir(self.output, export, config, vocab, self.rules, metrics, self.provenance)
                 else:
                     model.optimizer.learning_rate = learning_rate * config.lr_decay
+                if averaged is not None:
+                    averaged.swap_out()
                 self._save_state(model, rng, epoch, best, history, elapsed())
                 if board is not None:
                     with board.as_default(step=epoch):
@@ -398,6 +403,21 @@ class _Run:
             "data_paths": self.data_paths,
         }
         atomic_write_text(self.output / STATE_JSON, json.dumps(state, indent=1) + "\n")
+
+
+class _AveragedWeights:
+    """Swaps the optimizer's moving average of the weights into the model and back, in place
+    (Keras's own `SwapEMAWeights` callback, driven by hand: this loop has no `fit`)."""
+
+    def __init__(self, model, keras):
+        self._swap = keras.callbacks.SwapEMAWeights()
+        self._swap.set_model(model)
+
+    def swap_in(self) -> None:
+        self._swap.on_test_begin()
+
+    def swap_out(self) -> None:
+        self._swap.on_test_end()
 
 
 def _summary_writer(tf, logdir):

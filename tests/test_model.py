@@ -142,3 +142,41 @@ def test_head_weights_give_each_column_its_weight(setup):
     assert weights[names["upos"]] == 1.0 and weights[names["xpos"]] == 0.5
     features = [weights[name] for head, name in names.items() if head.startswith("feats:")]
     assert len(features) > 5 and sum(features) == pytest.approx(0.5)  # shared by the feature heads
+
+
+def test_weight_averaging_swaps_in_the_moving_average_and_back():
+    """With average_epochs, the optimizer keeps avg = m·avg + (1 - m)·w after every update
+    (avg = w after the first), m = 1 - 1/(average_epochs × batches per epoch); dev scoring
+    swaps it into the model and the training weights come back afterwards."""
+    from postagger.backend import load_tensorflow
+    from postagger.model import build_model, compile_model
+    from postagger.train import _AveragedWeights
+
+    _, keras = load_tensorflow()
+    sentences = list(read_treebank([TRAIN]))[:6]
+    vocab = build_vocabulary(sentences)
+    config = ModelConfig(word_dim=8, char_dim=4, char_filters=8, lstm_units=8, lstm_layers=1, average_epochs=1.5)
+    momentum = config.ema_momentum(batches_per_epoch=2)
+    assert momentum == pytest.approx(1 - 1 / 3)
+    assert ModelConfig(average_epochs=0.1).ema_momentum(2) == 0.0  # under one update: the last weights
+    model = build_model(config, vocab)
+    compile_model(model, config, vocab, batches_per_epoch=2)
+    data = [encode_sentence(s.forms, vocab, 24, vocab.head_tags(s)) for s in sentences]
+    expected = None
+    for start in range(0, 6, 2):
+        batch = pad_batch(data[start : start + 2], [0, 1])
+        tags, weights = targets(batch, vocab)
+        model.train_on_batch(batch.inputs, tags, sample_weight=weights)
+        current = [np.asarray(v) for v in model.trainable_variables]
+        if expected is None:
+            expected = current
+        else:
+            expected = [momentum * a + (1 - momentum) * w for a, w in zip(expected, current)]
+    averaged = _AveragedWeights(model, keras)
+    averaged.swap_in()
+    for variable, value in zip(model.trainable_variables, expected):
+        np.testing.assert_allclose(np.asarray(variable), value, atol=1e-6)
+    assert any(not np.allclose(a, b) for a, b in zip(expected, current))  # really different
+    averaged.swap_out()
+    for variable, value in zip(model.trainable_variables, current):
+        np.testing.assert_allclose(np.asarray(variable), value, atol=1e-6)

@@ -82,12 +82,13 @@ def test_a_given_vocabulary_must_cover_the_training_tags(tmp_path):
         train([TRAIN], [DEV], tmp_path / "m", ModelConfig(**TINY), vocab=vocab)
 
 
-def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("average_epochs", [0.0, 1.0])
+def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path, average_epochs):
     from postagger.tagger import Tagger
     from postagger.train import resume
 
     data = first_sentences(tmp_path, 12)
-    config = ModelConfig(**{**TINY, "epochs": 4, "patience": 0})
+    config = ModelConfig(**{**TINY, "epochs": 4, "patience": 0, "average_epochs": average_epochs})
     straight = train([data], [data], tmp_path / "straight", config)
 
     def stop_at_epoch_three(event, info):
