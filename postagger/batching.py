@@ -45,16 +45,37 @@ def word_chars(form: str, max_chars: int) -> str:
     return form[:half] + form[len(form) - (max_chars - half) :]
 
 
+#: word forms whose ids `encode_sentence` keeps when given a cache
+WORD_CACHE_FORMS = 50_000
+
+
 def encode_sentence(
-    forms: Sequence[str], vocab: Vocabulary, max_chars: int, tags: dict[str, Sequence[str]] | None = None
+    forms: Sequence[str],
+    vocab: Vocabulary,
+    max_chars: int,
+    tags: dict[str, Sequence[str]] | None = None,
+    cache: dict | None = None,
 ) -> EncodedSentence:
     """Ids of a sentence's words and characters and, given the values of every head
-    (`Vocabulary.head_tags`), of its tags (-1 for a tag the vocabulary lacks)."""
-    words = np.fromiter((vocab.word_id(f) for f in forms), dtype=np.int32, count=len(forms))
-    chars = [
-        np.array([BOW_ID, *(vocab.chars.get(c) for c in word_chars(f, max_chars)), EOW_ID], dtype=np.int32)
-        for f in forms
-    ]
+    (`Vocabulary.head_tags`), of its tags (-1 for a tag the vocabulary lacks).
+
+    With `cache` (a dict kept by the caller between calls, emptied when it holds
+    `WORD_CACHE_FORMS` forms), each distinct form is encoded once: tagging meets the same
+    frequent words again and again."""
+    if cache is None:
+        words = np.fromiter((vocab.word_id(f) for f in forms), dtype=np.int32, count=len(forms))
+        chars = [_char_ids(f, vocab, max_chars) for f in forms]
+    else:
+        entries = []
+        for f in forms:
+            entry = cache.get(f)
+            if entry is None:
+                if len(cache) >= WORD_CACHE_FORMS:
+                    cache.clear()
+                entry = cache[f] = (vocab.word_id(f), _char_ids(f, vocab, max_chars))
+            entries.append(entry)
+        words = np.fromiter((e[0] for e in entries), dtype=np.int32, count=len(entries))
+        chars = [e[1] for e in entries]
     tag_ids = None
     if tags is not None:
         tag_ids = {
@@ -64,6 +85,10 @@ def encode_sentence(
             for head, values in tags.items()
         }
     return EncodedSentence(words, chars, tag_ids)
+
+
+def _char_ids(form: str, vocab: Vocabulary, max_chars: int) -> np.ndarray:
+    return np.array([BOW_ID, *(vocab.chars.get(c) for c in word_chars(form, max_chars)), EOW_ID], np.int32)
 
 
 def pad_batch(sentences: Sequence[EncodedSentence], index: list[int]) -> Batch:

@@ -29,13 +29,16 @@ class Tagger:
         self.network = network
         self.engine = engine
         self.tokenizer = Tokenizer(info.rules)
+        self._encoded_forms: dict = {}  # form → its ids (see encode_sentence's cache)
 
     @classmethod
     def load(cls, path: str | Path | None = None, engine: str = "auto") -> Tagger:
         """Load a model directory (default: the shipped English model).
 
-        `engine` "auto" computes with NumPy when the model has weights.npz (no TensorFlow
-        import: fast start-up), "numpy" insists on it, "keras" uses the Keras model.
+        `engine` "auto" computes from weights.npz without importing TensorFlow (fast
+        start-up): with ONNX Runtime for the BiLSTM layers when onnxruntime is installed
+        ("onnx" insists on it), else with NumPy alone ("numpy"); "keras" uses the Keras
+        model. All give the same tags.
         """
         info = load_model_info(path)
         return cls(info, load_network(info, engine), engine)
@@ -113,7 +116,8 @@ class Tagger:
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
         results: list = [({c: [] for c in vocab.columns}, [] if top_k > 0 else None) for _ in forms]
         nonempty = [i for i, f in enumerate(forms) if f]
-        encoded = [encode_sentence(forms[i], vocab, max_chars) for i in nonempty]
+        cache = self._encoded_forms
+        encoded = [encode_sentence(forms[i], vocab, max_chars, cache=cache) for i in nonempty]
         heads, scores = predict_heads(self.network, encoded, vocab, batch_size, top_k)
         for j, i in enumerate(nonempty):
             results[i] = (vocab.columns_of(heads[j]), scores[j] if scores is not None else None)

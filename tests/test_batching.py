@@ -78,3 +78,21 @@ def test_word_dropout_spares_padding_and_frequent_words():
     assert (
         drop_words(batch.words, keep_probabilities(vocab, 0.0), np.random.default_rng(0)) == batch.words
     ).all()
+
+
+def test_encoding_with_a_cache_gives_the_same_ids_and_stays_bounded(monkeypatch):
+    from postagger import batching
+
+    sentences = list(read_treebank([TRAIN]))
+    vocab = build_vocabulary(sentences[:20])  # most words unknown, characters too
+    monkeypatch.setattr(batching, "WORD_CACHE_FORMS", 50)
+    cache: dict = {}
+    for _ in range(2):
+        for s in sentences:
+            fresh = encode_sentence(s.forms, vocab, 8)
+            cached = encode_sentence(s.forms, vocab, 8, cache=cache)
+            np.testing.assert_array_equal(cached.words, fresh.words)
+            assert len(cached.chars) == len(fresh.chars)
+            for a, b in zip(cached.chars, fresh.chars):
+                np.testing.assert_array_equal(a, b)
+            assert len(cache) <= 50

@@ -155,7 +155,9 @@ def test_weight_averaging_swaps_in_the_moving_average_and_back():
     _, keras = load_tensorflow()
     sentences = list(read_treebank([TRAIN]))[:6]
     vocab = build_vocabulary(sentences)
-    config = ModelConfig(word_dim=8, char_dim=4, char_filters=8, lstm_units=8, lstm_layers=1, average_epochs=1.5)
+    config = ModelConfig(
+        word_dim=8, char_dim=4, char_filters=8, lstm_units=8, lstm_layers=1, average_epochs=1.5
+    )
     momentum = config.ema_momentum(batches_per_epoch=2)
     assert momentum == pytest.approx(1 - 1 / 3)
     assert ModelConfig(average_epochs=0.1).ema_momentum(2) == 0.0  # under one update: the last weights
