@@ -103,12 +103,20 @@ def pad_batch(sentences: Sequence[EncodedSentence], index: list[int]) -> Batch:
         if tagged
         else None
     )
+    # every word's character ids laid out in one scatter: (row, column, position) of each id
+    all_chars = [c for s in sentences for c in s.chars]
+    if all_chars:
+        n_words = np.array([len(s.words) for s in sentences])
+        word_rows = np.repeat(np.arange(len(sentences)), n_words)
+        word_cols = np.arange(len(word_rows)) - np.repeat(np.cumsum(n_words) - n_words, n_words)
+        n_chars = np.fromiter(map(len, all_chars), dtype=np.intp, count=len(all_chars))
+        position = np.arange(n_chars.sum()) - np.repeat(np.cumsum(n_chars) - n_chars, n_chars)
+        at = (np.repeat(word_rows, n_chars), np.repeat(word_cols, n_chars), position)
+        chars[at] = np.concatenate(all_chars)
     for row, s in enumerate(sentences):
         n = len(s.words)
         words[row, :n] = s.words
         weights[row, :n] = 1.0
-        for col, c in enumerate(s.chars):
-            chars[row, col, : len(c)] = c
         if tags is not None:
             for head, ids in s.tags.items():
                 tags[head][row, :n] = ids

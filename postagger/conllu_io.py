@@ -21,7 +21,6 @@ from postagger.errors import PostaggerError
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 
-_WORD_ID = re.compile(r"[1-9][0-9]*")
 _RANGE_ID = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)")
 _EMPTY_ID = re.compile(r"(0|[1-9][0-9]*)\.[1-9][0-9]*")
 
@@ -87,7 +86,8 @@ class Sentence:
             raw = lines[word.line_index]
             body = raw.rstrip("\r\n")
             ending = raw[len(body) :]
-            parts = body.split("\t")
+            # the fields read from this line (split again only after a BOM, which they lack)
+            parts = body.split("\t") if raw[0] == "\ufeff" else list(word.fields)
             for col, values in indexes.items():
                 parts[col] = values[i]
             if misc is not None:
@@ -158,7 +158,7 @@ def read_conllu(path: str | Path) -> Iterator[Sentence]:
         text = line.rstrip("\r\n")
         if number == 1 and text.startswith("\ufeff"):
             text = text[1:]
-        if text.strip() == "":
+        if not text or text.isspace():
             builder.lines.append(line)
             yield builder.finish(number)
             builder = _SentenceBuilder(name, number + 1)
@@ -194,12 +194,11 @@ class _SentenceBuilder:
         if form == "":
             raise PostaggerError("empty FORM column", self.name, number)
         expected = len(self.words) + 1
-        if _WORD_ID.fullmatch(token_id):
-            if int(token_id) != expected:
-                raise PostaggerError(
-                    f"word id {token_id} out of sequence (expected {expected})", self.name, number
-                )
+        if token_id == str(expected):  # the next word, as almost every line is
             self.words.append(Word(len(self.lines) - 1, form, fields))
+        elif token_id.isascii() and token_id.isdigit() and token_id[0] != "0":  # another word id
+            message = f"word id {token_id} out of sequence (expected {expected})"
+            raise PostaggerError(message, self.name, number)
         elif match := _RANGE_ID.fullmatch(token_id):
             first, last = int(match[1]), int(match[2])
             if first != expected or last <= first or self.range_end >= first:

@@ -67,17 +67,17 @@ def predict_heads(
     names = vocab.output_names
     tags = vocab.tags.items
     k = min(top_k, len(tags) - 1)
+    # tag strings by id as object arrays: a batch's ids become strings in one indexing
+    strings = {head: np.array(vocab.tagsets[head].items, dtype=object) for head in names}
     for batch in length_batches(data, batch_size):
         probs = network.predict_on_batch(batch.inputs)
         best = best_tag_ids(probs)
         if scores is not None:
             top, top_probs = top_tag_ids(probs["tags"], k)
+        rows = {head: strings[head][best[name]].tolist() for head, name in names.items()}
         for row, i in enumerate(batch.index):
             n = len(data[i].words)
-            heads[i] = {
-                head: [vocab.tagsets[head].items[t] for t in best[name][row, :n]]
-                for head, name in names.items()
-            }
+            heads[i] = {head: values[row][:n] for head, values in rows.items()}
             if scores is not None:
                 scores[i] = [
                     [(tags[t], float(p)) for t, p in zip(top[row, j], top_probs[row, j])] for j in range(n)

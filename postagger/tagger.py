@@ -114,8 +114,11 @@ class Tagger:
         from postagger.inference import predict_heads
 
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
-        results: list = [({c: [] for c in vocab.columns}, [] if top_k > 0 else None) for _ in forms]
         nonempty = [i for i, f in enumerate(forms) if f]
+        results: list = [None] * len(forms)
+        for i, f in enumerate(forms):
+            if not f:
+                results[i] = ({c: [] for c in vocab.columns}, [] if top_k > 0 else None)
         cache = self._encoded_forms
         encoded = [encode_sentence(forms[i], vocab, max_chars, cache=cache) for i in nonempty]
         heads, scores = predict_heads(self.network, encoded, vocab, batch_size, top_k)
