@@ -5,9 +5,10 @@
 Accuracy comes from `postagger evaluate --json` (gold tokenization). Speed is the wall
 time of the whole `postagger tag` process (start-up and model loading included) on the
 test file given as CoNLL-U, as one-sentence-per-line tokens and as raw text (its `# text`
-lines), with the NumPy engine (the default) and the Keras engine, the median of N runs,
-with the peak RSS of the process. It also checks that both engines give the same tags on
-every test word. Prints a Markdown section for docs/BENCHMARKS.md.
+lines), with the default engine (onnx: NumPy + ONNX Runtime) and the Keras engine, the
+median of N runs, with the peak RSS of the process. It also checks that the onnx and numpy
+engines give the Keras model's tags on every test word. Prints a Markdown section for
+docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -92,16 +93,18 @@ def main() -> None:
                 peaks.append(peak)
             speed[label] = (statistics.median(times), max(peaks))
 
-    # the NumPy engine must give the Keras model's tags on every test sentence
+    # the onnx and numpy engines must give the Keras model's tags on every test sentence
     from postagger import Tagger
     from postagger.conllu_io import read_treebank
 
     forms = [s.forms for s in read_treebank([test])]
-    numpy_tags = Tagger.load(args.model, "numpy").tag(forms, all_columns=True)
     keras_tags = Tagger.load(args.model, "keras").tag(forms, all_columns=True)
-    differences = sum(
-        a != b for x, y in zip(numpy_tags, keras_tags) for column in x for a, b in zip(x[column], y[column])
-    )
+    differences = {}
+    for engine in ("onnx", "numpy"):
+        tags = Tagger.load(args.model, engine).tag(forms, all_columns=True)
+        differences[engine] = sum(
+            a != b for x, y in zip(tags, keras_tags) for column in x for a, b in zip(x[column], y[column])
+        )
     joint = [m for m in ("xpos", "feats", "ufeats", "alltags") if m in scores["test"]]
 
     model_bytes = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file())
@@ -127,10 +130,10 @@ def main() -> None:
     for label, (seconds, peak) in speed.items():
         rate = f"{n_tokens / seconds:,.0f}" if "short" not in label else "—"
         print(f"| {label} | {seconds:.2f} | {rate} | {peak:,} |")
-    columns = ", ".join(numpy_tags[0]).upper()
-    print(
-        f"\nNumPy and Keras engines on all {n_tokens:,} test words ({columns}): {differences} different tags."
-    )
+    columns = ", ".join(keras_tags[0]).upper()
+    for engine, count in differences.items():
+        where = f"all {n_tokens:,} test words ({columns})"
+        print(f"\n{engine} and Keras engines on {where}: {count} different tags.")
 
 
 if __name__ == "__main__":
