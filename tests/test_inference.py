@@ -30,8 +30,11 @@ def test_numpy_and_keras_give_the_same_probabilities(networks, engine):
     assert (net.onnx is not None) == (engine == "onnx")
     forms = [s.forms for s in read_treebank([TRAIN, DEV, TEST])]
     forms.append(["x" * 300, "Zanzibarification", "."])  # long and unseen words
+    forms += [["Hello"], ["Yes", "!"]]  # one and two words, batched with each other
     data = [encode_sentence(f, info.vocab, info.config.max_word_chars) for f in forms]
-    for batch in length_batches(data, 16):
+    batches = list(length_batches(data, 16))
+    assert any(batch.words.shape[1] == 1 for batch in batches)
+    for batch in batches:
         expected = np.asarray(keras_net.predict_on_batch(batch.inputs)["tags"])
         got = net.predict_on_batch(batch.inputs)["tags"]
         real = batch.weights.astype(bool)
