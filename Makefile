@@ -41,7 +41,7 @@ $(VECTORS): | $(STAMP)  # order-only: reinstalling does not make the vectors sta
 model: $(VECTORS)
 	$(BIN)/postagger train $(EWT_DIR)/en_ewt-ud-train.conllu \
 		--dev $(EWT_DIR)/en_ewt-ud-dev.conllu --test $(EWT_DIR)/en_ewt-ud-test.conllu \
-		--vectors $(VECTORS) --columns upos,xpos,feats --epochs 12 --patience 3 \
+		--vectors $(VECTORS) --columns upos,xpos,feats --epochs 16 --patience 3 \
 		--seed 1 -o $(MODEL_DIR)
 
 evaluate-model: $(STAMP)
