@@ -87,11 +87,8 @@ def multiply_adds_per_word(model: Path, chars_per_word: float) -> float:
 
 
 def peak_flops() -> tuple[float, str]:
-    mhz = 0.0
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("cpu MHz"):
-            mhz = max(mhz, float(line.split(":")[1]))
     lines = Path("/proc/cpuinfo").read_text().splitlines()
+    mhz = max((float(line.split(":")[1]) for line in lines if line.startswith("cpu MHz")), default=0.0)
     flags = next((line for line in lines if line.startswith("flags")), "")
     lanes = 16 if " avx512f" in flags else 8
     cores = os.cpu_count() or 1

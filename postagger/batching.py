@@ -129,15 +129,27 @@ def length_batches(
     rng: np.random.Generator | None = None,
     max_tokens: int = 8192,
 ) -> Iterator[Batch]:
-    """Batches of sentences of similar length.
+    """Batches of sentences of similar length (the groups of `length_groups`), padded."""
+    groups = length_groups([len(s.words) for s in sentences], batch_size, rng, max_tokens)
+    for group in groups:
+        yield pad_batch([sentences[i] for i in group], group)
+
+
+def length_groups(
+    lengths: Sequence[int],
+    batch_size: int,
+    rng: np.random.Generator | None = None,
+    max_tokens: int = 8192,
+) -> list[list[int]]:
+    """The indexes of sentences of the given lengths, grouped into batches of similar length.
 
     Without `rng` the order is deterministic (sorted by length). With `rng`, sentences of
     equal length are shuffled and the batch order is shuffled, as training wants. A batch
     holds at most `batch_size` sentences and, beyond one sentence, about `max_tokens` padded
     tokens, so that very long sentences do not blow up memory.
     """
-    lengths = np.array([len(s.words) for s in sentences])
-    tiebreak = rng.random(len(sentences)) if rng is not None else np.arange(len(sentences))
+    lengths = np.asarray(lengths)
+    tiebreak = rng.random(len(lengths)) if rng is not None else np.arange(len(lengths))
     order = np.lexsort((tiebreak, lengths))
     groups: list[list[int]] = []
     current: list[int] = []
@@ -151,8 +163,7 @@ def length_batches(
         groups.append(current)
     if rng is not None:
         rng.shuffle(groups)
-    for group in groups:
-        yield pad_batch([sentences[i] for i in group], group)
+    return groups
 
 
 def drop_words(words: np.ndarray, keep_probability: np.ndarray, rng: np.random.Generator) -> np.ndarray:

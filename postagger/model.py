@@ -197,12 +197,11 @@ def compile_model(
     per-token mean over the real tokens only (see `head_weights`). With
     `config.average_epochs`, the optimizer also keeps a moving average of the weights
     (`use_ema`; its horizon in updates needs `batches_per_epoch`)."""
-    averaging = config.average_epochs > 0
     optimizer = keras.optimizers.Adam(
         learning_rate=config.learning_rate,
         clipnorm=config.clipnorm,
-        use_ema=averaging,
-        ema_momentum=config.ema_momentum(batches_per_epoch) if averaging else 0.99,
+        use_ema=config.average_epochs > 0,
+        ema_momentum=config.ema_momentum(batches_per_epoch),
     )
     model.compile(
         optimizer=optimizer,

@@ -248,7 +248,13 @@ class _Run:
 
     def execute(self, notify: ProgressCallback, embeddings=None, state: dict | None = None) -> dict:
         tf, keras = load_tensorflow()
-        from postagger.batching import drop_words, encode_sentence, keep_probabilities, length_batches
+        from postagger.batching import (
+            drop_words,
+            encode_sentence,
+            keep_probabilities,
+            length_batches,
+            length_groups,
+        )
         from postagger.model import build_model, compile_model
         from postagger.modeldir import save_model_dir
 
@@ -266,7 +272,7 @@ class _Run:
         keep = keep_probabilities(vocab, config.word_dropout)
         strategy = distribution_strategy(self.strategy_name)
         self.provenance["strategy"] = {"name": self.strategy_name, "replicas": strategy.num_replicas_in_sync}
-        n_batches = sum(1 for _ in length_batches(train_data, config.batch_size))
+        n_batches = len(length_groups([len(s.words) for s in train_data], config.batch_size))
         with strategy.scope():
             model = build_model(config, vocab, embeddings)
             compile_model(model, config, vocab, n_batches)
