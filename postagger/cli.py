@@ -608,29 +608,34 @@ def tag_cli(
     for path in inputs:
         if path != "-" and not Path(path).is_file():
             raise PostaggerError("no such file" if not Path(path).exists() else "is not a file", path)
-    from postagger.tagger import Tagger
+    from postagger.modeldir import load_model_info
+    from postagger.pipeline import Job
 
     top = max(top_k, 1 if with_confidence else 0)
     if top and output_format is OutputFormat.inline:
         raise PostaggerError("inline output has no room for confidences: use conllu, tsv or jsonl")
-    tagger = Tagger.load(model, engine.value)
-    plan = [(path, input_format or guess_input_format(path)) for path in inputs]
+    info = load_model_info(model)
+    if engine is Engine.onnx:
+        from postagger import onnx_engine
+
+        onnx_engine.require()
+    plan = [(path, Job(input_format or guess_input_format(path), output_format, batch_size, top))
+            for path in inputs]  # fmt: skip
     if output is None:
-        _tag_to(sys.stdout, tagger, plan, output_format, batch_size, jobs, top)
+        _tag_to(sys.stdout, info, engine.value, plan, jobs)
         sys.stdout.flush()
     else:
         from postagger.atomic import atomic_output
 
         with atomic_output(output) as stream:
-            _tag_to(stream, tagger, plan, output_format, batch_size, jobs, top)
+            _tag_to(stream, info, engine.value, plan, jobs)
 
 
-def _tag_to(stream, tagger, plan, out_fmt, batch_size: int, jobs: int, top_k: int) -> None:
+def _tag_to(stream, info, engine: str, plan, jobs: int) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from postagger.formats import Writer, read_items
+    from postagger.pipeline import tag_files
 
-    writer = Writer(stream, out_fmt, tagger.columns)
     console = _stderr_console()
     with Progress(
         SpinnerColumn(),
@@ -641,18 +646,7 @@ def _tag_to(stream, tagger, plan, out_fmt, batch_size: int, jobs: int, top_k: in
         disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("tag", total=None)
-        for path, in_fmt in plan:
-            items = read_items(path, in_fmt, tagger.tokenizer)
-            tagged = tagger.tag_stream(
-                items, words=_item_words, batch_size=batch_size, jobs=jobs, top_k=top_k, all_columns=True
-            )
-            for item, tags, *scores in tagged:
-                writer.write(item, tags, scores[0] if scores else None)
-                progress.advance(task)
-
-
-def _item_words(item):
-    return item.words
+        tag_files(stream, info, engine, plan, jobs, advance=lambda n: progress.advance(task, n))
 
 
 @app.command("info")

@@ -8,6 +8,8 @@ line endings). Reading is streaming and strict: a malformed line raises a
 
 from __future__ import annotations
 
+import io
+import itertools
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -27,7 +29,7 @@ _EMPTY_ID = re.compile(r"(0|[1-9][0-9]*)\.[1-9][0-9]*")
 STDIN_NAME = "<stdin>"
 
 
-@dataclass
+@dataclass(slots=True)
 class Word:
     """A syntactic word (a line with an integer id)."""
 
@@ -124,26 +126,93 @@ def display_name(path: str | Path) -> str:
     return STDIN_NAME if str(path) == "-" else str(path)
 
 
-def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, line with its ending) of a UTF-8 file; a BOM at the start is kept."""
+#: a block of input holds about this many sentences (CoNLL-U, raw text) or lines (tokens)
+BLOCK_UNITS = 2048
+
+
+@dataclass
+class Block:
+    """Consecutive whole lines of an input file, as bytes: the unit in which files are read,
+    parsed and tagged (by worker processes with `tag --jobs`), so that memory is bounded
+    and only bytes and text cross between processes."""
+
+    data: bytes
+    source: str  # the file's name for messages ("<stdin>" for stdin)
+    first_line: int  # number of the block's first line in the file
+
+    def text(self) -> str:
+        """The block decoded from UTF-8; a NUL byte or invalid UTF-8 raises a
+        `PostaggerError` naming the file and line, as reading line by line would."""
+        data = self.data
+        try:
+            text = data.decode("utf-8")
+            bad = None
+        except UnicodeDecodeError as err:
+            text, bad = "", err.start
+        # a NUL byte on a line before the bad byte's (or on the same line) is reported first
+        end = -1 if bad is None else data.find(b"\n", bad)
+        nul = data.find(b"\0", 0, len(data) if end < 0 else end)
+        if nul >= 0:
+            raise PostaggerError("contains a NUL byte (binary file?)", self.source, self._line_at(nul))
+        if bad is not None:
+            column = bad - data.rfind(b"\n", 0, bad)
+            raise PostaggerError(
+                f"not valid UTF-8 (byte 0x{data[bad]:02x} at column {column}); "
+                "convert the file to UTF-8, e.g. with iconv",
+                self.source,
+                self._line_at(bad),
+            )
+        return text
+
+    def lines(self) -> list[str]:
+        """The decoded lines with their endings (split at "\\n" only, as files are read)."""
+        return io.StringIO(self.text(), newline="\n").readlines()
+
+    def _line_at(self, offset: int) -> int:
+        return self.first_line + self.data.count(b"\n", 0, offset)
+
+
+def read_blocks(
+    path: str | Path, units: int | None = None, per_line: bool = False, max_lines: int | None = None
+) -> Iterator[Block]:
+    """Stream a file ('-' for stdin) as blocks of whole lines. A block ends after a blank
+    line once it holds `units` (default `BLOCK_UNITS`) blank lines (sentence or paragraph
+    ends), or with `per_line` after `units` lines; with `max_lines`, also after that many
+    lines without a blank one; and at the end of the file."""
+    units = units or BLOCK_UNITS
     name = display_name(path)
     stream = open_binary(path)
+    first = 1
     try:
-        for number, raw in enumerate(stream, 1):
-            if b"\x00" in raw:
-                raise PostaggerError("contains a NUL byte (binary file?)", name, number)
-            try:
-                yield number, raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise PostaggerError(
-                    f"not valid UTF-8 (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
-                    "convert the file to UTF-8, e.g. with iconv",
-                    name,
-                    number,
-                ) from None
+        if per_line:
+            while lines := list(itertools.islice(stream, units)):
+                yield Block(b"".join(lines), name, first)
+                first += len(lines)
+            return
+        lines: list[bytes] = []
+        ends = since_blank = 0
+        longest = max_lines or sys.maxsize
+        for raw in stream:
+            lines.append(raw)
+            since_blank += 1
+            if raw.isspace():  # ASCII white space only: a subset of the blank lines
+                ends += 1
+                since_blank = 0
+            if ends >= units and since_blank == 0 or since_blank >= longest:
+                yield Block(b"".join(lines), name, first)
+                first += len(lines)
+                lines, ends, since_blank = [], 0, 0
+        if lines:
+            yield Block(b"".join(lines), name, first)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line with its ending) of a UTF-8 file; a BOM at the start is kept."""
+    for block in read_blocks(path, per_line=True):
+        yield from enumerate(block.lines(), block.first_line)
 
 
 def read_conllu(path: str | Path) -> Iterator[Sentence]:
@@ -152,20 +221,40 @@ def read_conllu(path: str | Path) -> Iterator[Sentence]:
     A block of comments with no word lines (e.g. a trailing comment) is yielded as a
     sentence without words, so that writing all sentences back reproduces the input.
     """
-    name = display_name(path)
-    builder = _SentenceBuilder(name)
-    for number, line in read_lines(path):
-        text = line.rstrip("\r\n")
-        if number == 1 and text.startswith("\ufeff"):
-            text = text[1:]
-        if not text or text.isspace():
+    for block in read_blocks(path):
+        yield from parse_conllu(block)
+
+
+def parse_conllu(block: Block) -> list[Sentence]:
+    """The sentences of a block of CoNLL-U lines (see `read_conllu`). A block that does not
+    end with a blank line ends with a sentence all the same (the end of a file)."""
+    name, number = block.source, block.first_line
+    lines = block.lines()
+    sentences = []
+    builder = _SentenceBuilder(name, number)
+    if number == 1 and lines and lines[0].startswith("\ufeff"):
+        first = lines[0]
+        rest = first[1:].rstrip("\r\n")
+        if not rest or rest.isspace():  # a BOM alone on the first line: a blank line
+            builder.lines.append(first)
+            sentences.append(builder.finish())
+            builder = _SentenceBuilder(name, 2)
+        else:
+            builder.add(1, first, rest)
+        lines = lines[1:]
+        number = 2
+    for number, line in enumerate(lines, number):  # noqa: B020 (the first line's number)
+        if line.isspace():  # blank (white space only) ends the sentence
             builder.lines.append(line)
-            yield builder.finish(number)
+            sentences.append(builder.finish())
             builder = _SentenceBuilder(name, number + 1)
-            continue
-        builder.add(number, line, text)
+        elif line[0] == "#":
+            builder.lines.append(line)
+        else:
+            builder.add(number, line, line.rstrip("\r\n"))
     if builder.lines:
-        yield builder.finish(None)
+        sentences.append(builder.finish())
+    return sentences
 
 
 class _SentenceBuilder:
@@ -179,6 +268,7 @@ class _SentenceBuilder:
         self.range_line: int | None = None
 
     def add(self, number: int, line: str, text: str) -> None:
+        """A line that is not blank (`text`: without its line ending)."""
         self.lines.append(line)
         if text.startswith("#"):
             return
@@ -226,7 +316,7 @@ class _SentenceBuilder:
                 number,
             )
 
-    def finish(self, blank_line: int | None) -> Sentence:
+    def finish(self) -> Sentence:
         if self.range_end > len(self.words):
             raise PostaggerError(
                 f"multiword range ends at word {self.range_end} but the sentence has {len(self.words)} words",

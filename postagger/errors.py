@@ -21,6 +21,9 @@ class PostaggerError(Exception):
         self.line = line
         super().__init__(str(self))
 
+    def __reduce__(self):  # pickled as its parts (errors come back from worker processes)
+        return (type(self), (self.message, self.path, self.line))
+
     def __str__(self) -> str:
         where = ""
         if self.path is not None:

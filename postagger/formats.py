@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from postagger.conllu_io import MultiwordToken, Sentence, format_sentence, read_conllu, read_lines
+from postagger.conllu_io import (
+    Block,
+    MultiwordToken,
+    Sentence,
+    format_sentence,
+    parse_conllu,
+    read_blocks,
+)
 from postagger.text import Token, Tokenizer
 
 
@@ -47,37 +54,58 @@ class Item:
     text: str | None = None
 
 
+#: raw text: a paragraph longer than this many lines is cut at a line end (so that a
+#: file without blank lines is still read in bounded pieces)
+MAX_PARAGRAPH_LINES = 65_536
+
+
 def read_items(path: str | Path, fmt: InputFormat, tokenizer: Tokenizer) -> Iterator[Item]:
+    for block in read_input_blocks(path, fmt):
+        yield from block_items(block, fmt, tokenizer)
+
+
+def read_input_blocks(path: str | Path, fmt: InputFormat) -> Iterator[Block]:
+    """A file in blocks that each hold whole items of the format (see `block_items`)."""
     if fmt is InputFormat.conllu:
-        for sentence in read_conllu(path):
-            yield Item(sentence.forms, sentence=sentence)
-    elif fmt is InputFormat.tokens:
-        for number, line in read_lines(path):
-            if number == 1:
-                line = line.removeprefix("\ufeff")
+        return read_blocks(path)
+    if fmt is InputFormat.tokens:
+        return read_blocks(path, per_line=True)
+    return read_blocks(path, max_lines=MAX_PARAGRAPH_LINES)
+
+
+def block_items(block: Block, fmt: InputFormat, tokenizer: Tokenizer) -> list[Item]:
+    """The items of a block: CoNLL-U sentences, lines of tokens, or the sentences the
+    tokenizer finds in each paragraph of raw text (blank lines end paragraphs)."""
+    if fmt is InputFormat.conllu:
+        return [Item(sentence.forms, sentence=sentence) for sentence in parse_conllu(block)]
+    lines = block.lines()
+    if block.first_line == 1 and lines:
+        lines[0] = lines[0].removeprefix("\ufeff")
+    items = []
+    if fmt is InputFormat.tokens:
+        for line in lines:
             words = line.split()
-            yield Item(words, text=" ".join(words))
-    else:
-        for paragraph in _paragraphs(path):
-            for tokens in tokenizer.sentences(paragraph):
-                words = [w for t in tokens for w in t.words]
-                text = "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
-                yield Item(words, tokens=tokens, text=text)
+            items.append(Item(words, text=" ".join(words)))
+        return items
+    for paragraph in _paragraphs(lines):
+        for tokens in tokenizer.sentences(paragraph):
+            words = [w for t in tokens for w in t.words]
+            text = "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
+            items.append(Item(words, tokens=tokens, text=text))
+    return items
 
 
-def _paragraphs(path: str | Path) -> Iterator[str]:
-    """Blank-line separated blocks of a text file, read as a stream."""
-    lines: list[str] = []
-    for number, line in read_lines(path):
-        if number == 1:
-            line = line.removeprefix("\ufeff")
+def _paragraphs(lines: list[str]) -> Iterator[str]:
+    """Blank-line separated blocks of lines."""
+    paragraph: list[str] = []
+    for line in lines:
         if line.strip():
-            lines.append(line)
-        elif lines:
-            yield "".join(lines)
-            lines = []
-    if lines:
-        yield "".join(lines)
+            paragraph.append(line)
+        elif paragraph:
+            yield "".join(paragraph)
+            paragraph = []
+    if paragraph:
+        yield "".join(paragraph)
 
 
 class Writer:
@@ -94,9 +122,19 @@ class Writer:
     what MISC holds), tsv columns, jsonl fields `probs` and `top`.
     """
 
-    def __init__(self, stream: TextIO, fmt: OutputFormat, columns: list[str] | tuple[str, ...] = ("upos",)):
+    def __init__(
+        self,
+        stream: TextIO,
+        fmt: OutputFormat,
+        columns: list[str] | tuple[str, ...] = ("upos",),
+        sent_ids: bool = True,
+    ):
+        """Without `sent_ids`, new CoNLL-U sentences get no "# sent_id" line: the caller
+        numbers them (each is one `stream.write`), as a block tagged by a worker process
+        cannot know how many sentences came before it."""
         self.stream, self.fmt, self.columns = stream, fmt, list(columns)
         self.column = self.columns[0]
+        self.sent_ids = sent_ids
         self.count = 0
 
     def write(self, item: Item, columns: dict[str, list[str]], scores: list | None = None) -> None:
@@ -147,7 +185,8 @@ class Writer:
         return misc
 
     def _new_conllu(self, item: Item, columns: dict[str, list[str]], misc: list | None) -> str:
-        comments = [f"sent_id = {self.count}", f"text = {item.text}"]
+        comments = [f"sent_id = {self.count}"] if self.sent_ids else []
+        comments.append(f"text = {item.text}")
         if item.tokens is None:
             return format_sentence(item.words, columns, comments=comments, misc=misc)
         space_after, multiword, position = [], [], 1

@@ -1,0 +1,120 @@
+"""`postagger tag` in blocks: read as bytes, parsed, tagged and formatted in worker processes
+with --jobs, written in input order."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import DEV, TEST, TRAIN
+from typer.testing import CliRunner
+
+from postagger import conllu_io, formats
+from postagger.cli import app
+from postagger.conllu_io import read_blocks, read_treebank
+from postagger.errors import PostaggerError
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """The sample treebank as CoNLL-U, raw text (a paragraph per sentence) and tokens."""
+    conllu = b"".join(p.read_bytes() for p in (TRAIN, DEV, TEST))
+    (tmp_path / "in.conllu").write_bytes(conllu)
+    sentences = list(read_treebank([TRAIN, DEV, TEST]))
+    texts = [
+        line.split("=", 1)[1].strip() for s in sentences for line in s.lines if line.startswith("# text")
+    ]
+    (tmp_path / "in.txt").write_text("".join(t + "\n\n" for t in texts), encoding="utf-8")
+    (tmp_path / "in.tok").write_text("".join(" ".join(s.forms) + "\n" for s in sentences), encoding="utf-8")
+    return tmp_path
+
+
+def tag(model, *args: str) -> str:
+    result = runner.invoke(app, ["tag", "--model", str(model), *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize("name,out_fmt", [("in.conllu", "conllu"), ("in.txt", "conllu"),
+                                          ("in.tok", "conllu"), ("in.txt", "jsonl")])  # fmt: skip
+def test_blocks_and_workers_give_the_output_of_one_block(tiny_model, inputs, monkeypatch, name, out_fmt):
+    """Cut into many blocks (7 sentences each), tagged here or by two worker processes, and
+    with two files in a row: the same text as one block, sentences numbered throughout."""
+    path = str(inputs / name)
+    fmt = ["--input-format", "tokens"] if name.endswith(".tok") else []
+    whole = tag(tiny_model, path, path, *fmt, "--output-format", out_fmt)
+    monkeypatch.setattr(conllu_io, "BLOCK_UNITS", 7)
+    assert tag(tiny_model, path, path, *fmt, "--output-format", out_fmt) == whole
+    assert tag(tiny_model, path, path, *fmt, "--output-format", out_fmt, "--jobs", "2") == whole
+    if out_fmt == "conllu" and name != "in.conllu":
+        ids = [line for line in whole.splitlines() if line.startswith("# sent_id = ")]
+        assert ids == [f"# sent_id = {n}" for n in range(1, len(ids) + 1)] and len(ids) > 2 * 7 * 2
+    if name == "in.conllu":  # every byte but the tag columns is the input's
+        assert whole.count("\n") == 2 * (inputs / name).read_text(encoding="utf-8").count("\n")
+
+
+def test_blocks_hold_whole_sentences_and_know_their_first_line(tmp_path):
+    data = b"# a\n1\tx\t_\t_\t_\t_\t_\t_\t_\t_\n\n" * 5 + b"1\ty\t_\t_\t_\t_\t_\t_\t_\t_\n"
+    (tmp_path / "a.conllu").write_bytes(data)
+    blocks = list(read_blocks(tmp_path / "a.conllu", units=2))
+    assert [b.first_line for b in blocks] == [1, 7, 13]  # the last: one sentence and a line
+    assert b"".join(b.data for b in blocks) == data
+    assert all(b.data.endswith(b"\n\n") for b in blocks[:-1])
+    lines = list(read_blocks(tmp_path / "a.conllu", units=4, per_line=True))
+    assert [b.first_line for b in lines] == [1, 5, 9, 13] and b"".join(b.data for b in lines) == data
+    text = b"no blank line here\n" * 10
+    (tmp_path / "a.txt").write_bytes(text)
+    cut = list(read_blocks(tmp_path / "a.txt", max_lines=4))
+    assert [b.first_line for b in cut] == [1, 5, 9] and b"".join(b.data for b in cut) == text
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [(b"1\tca\x00t\t_\t_\t_\t_\t_\t_\t_\t_\n", "NUL byte"),
+     (b"1\tcaf\xe9\t_\t_\t_\t_\t_\t_\t_\t_\n", "byte 0xe9 at column 6"),
+     (b"1\tcat\t_\t_\n", "expected 10 tab-separated columns, found 4")],
+)  # fmt: skip
+def test_an_error_in_a_later_block_names_its_line_and_leaves_no_output(
+    tiny_model, tmp_path, monkeypatch, bad, message
+):
+    good = b"1\tThe\t_\t_\t_\t_\t_\t_\t_\t_\n2\tcat\t_\t_\t_\t_\t_\t_\t_\t_\n\n"
+    (tmp_path / "in.conllu").write_bytes(good * 40 + b"# x\n" + bad + b"\n" + good * 40)
+    monkeypatch.setattr(conllu_io, "BLOCK_UNITS", 7)
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.conllu"
+        args = [
+            "tag",
+            str(tmp_path / "in.conllu"),
+            "--model",
+            str(tiny_model),
+            "-o",
+            str(out),
+            "--jobs",
+            jobs,
+        ]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert f"in.conllu:{40 * 3 + 2}: " in result.stderr and message in result.stderr
+        assert "Traceback" not in result.output and not out.exists()
+    with pytest.raises(PostaggerError, match=f":{40 * 3 + 2}: "):
+        list(conllu_io.read_conllu(tmp_path / "in.conllu"))
+
+
+def test_a_model_that_fails_in_the_workers_is_one_clear_error(tiny_model, inputs, tmp_path, monkeypatch):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    weights = broken / "weights.npz"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    monkeypatch.setattr(conllu_io, "BLOCK_UNITS", 7)
+    result = runner.invoke(app, ["tag", str(inputs / "in.conllu"), "--model", str(broken), "--jobs", "2"])
+    assert result.exit_code == 3, result.output
+    assert "weights.npz: damaged or truncated" in result.stderr and "Traceback" not in result.output
+
+
+def test_raw_text_without_blank_lines_is_read_in_bounded_pieces(tiny_model, tmp_path, monkeypatch):
+    (tmp_path / "in.txt").write_text("The cat sleeps .\n" * 50, encoding="utf-8")
+    whole = tag(tiny_model, str(tmp_path / "in.txt"), "--output-format", "inline")
+    monkeypatch.setattr(formats, "MAX_PARAGRAPH_LINES", 8)
+    assert tag(tiny_model, str(tmp_path / "in.txt"), "--output-format", "inline") == whole
