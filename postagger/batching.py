@@ -64,7 +64,7 @@ def encode_sentence(
     frequent words again and again."""
     if cache is None:
         words = np.fromiter((vocab.word_id(f) for f in forms), dtype=np.int32, count=len(forms))
-        chars = [_char_ids(f, vocab, max_chars) for f in forms]
+        chars = [char_ids(f, vocab, max_chars) for f in forms]
     else:
         entries = []
         for f in forms:
@@ -72,7 +72,7 @@ def encode_sentence(
             if entry is None:
                 if len(cache) >= WORD_CACHE_FORMS:
                     cache.clear()
-                entry = cache[f] = (vocab.word_id(f), _char_ids(f, vocab, max_chars))
+                entry = cache[f] = (vocab.word_id(f), char_ids(f, vocab, max_chars))
             entries.append(entry)
         words = np.fromiter((e[0] for e in entries), dtype=np.int32, count=len(entries))
         chars = [e[1] for e in entries]
@@ -87,7 +87,8 @@ def encode_sentence(
     return EncodedSentence(words, chars, tag_ids)
 
 
-def _char_ids(form: str, vocab: Vocabulary, max_chars: int) -> np.ndarray:
+def char_ids(form: str, vocab: Vocabulary, max_chars: int) -> np.ndarray:
+    """A word's character ids, framed by BOW_ID ... EOW_ID."""
     return np.array([BOW_ID, *(vocab.chars.get(c) for c in word_chars(form, max_chars)), EOW_ID], np.int32)
 
 

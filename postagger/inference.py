@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from postagger.batching import EncodedSentence, length_batches
+from postagger.batching import EncodedSentence, char_ids, length_batches, length_groups
 from postagger.config import ModelConfig
 from postagger.vocab import PAD_ID, UNK_ID, Vocabulary
 
@@ -96,8 +96,91 @@ def weight_arrays(model) -> dict[str, np.ndarray]:
     }
 
 
-#: character vectors kept between batches (100 filters: 4 MB)
-CHAR_CACHE_WORDS = 10_000
+#: word forms whose input vectors a `FormTable` keeps (200 dimensions: 16 MB)
+FORM_TABLE_ROWS = 20_000
+
+
+class FormTable:
+    """The network's input vector of each distinct word form (`NumpyNetwork.represent`:
+    word embedding and character encoding), computed once and kept between batches: in
+    running text most words were seen before, and the character encoder is the costly part.
+
+    Holds at most `FORM_TABLE_ROWS` forms and is emptied when full, so memory stays bounded
+    whatever the input's size. Row 0 is the padding vector (zeros)."""
+
+    def __init__(self, network: NumpyNetwork, vocab: Vocabulary, max_chars: int):
+        self.network, self.vocab, self.max_chars = network, vocab, max_chars
+        self.index: dict[str, int] = {}
+        self.vectors: np.ndarray | None = None
+
+    def rows(self, forms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, vectors): the vectors of `forms` are vectors[rows]. The vectors are the
+        table's, or fresh ones for a batch with more distinct forms than the table holds."""
+        index = self.index
+        new = [f for f in dict.fromkeys(forms) if f not in index]
+        if new and len(index) + len(new) >= FORM_TABLE_ROWS:
+            index.clear()
+            new = list(dict.fromkeys(forms))
+            if len(new) >= FORM_TABLE_ROWS:  # more distinct forms than the table holds
+                vectors = self._represent(new)
+                place = {f: i for i, f in enumerate(new, 1)}
+                return np.fromiter(map(place.__getitem__, forms), np.intp, len(forms)), vectors
+        if new:
+            vectors = self._represent(new)
+            if self.vectors is None:
+                self.vectors = np.zeros((FORM_TABLE_ROWS, vectors.shape[1]), np.float32)
+            start = len(index) + 1
+            self.vectors[start : start + len(new)] = vectors[1:]
+            index.update(zip(new, range(start, start + len(new))))
+        return np.fromiter(map(index.__getitem__, forms), np.intp, len(forms)), self.vectors
+
+    def _represent(self, forms: list[str]) -> np.ndarray:
+        """Vectors of `forms` in rows 1.. (row 0: zeros, the padding vector)."""
+        vocab = self.vocab
+        words = np.fromiter(map(vocab.word_id, forms), np.int32, len(forms))
+        ids = [char_ids(f, vocab, self.max_chars) for f in forms]
+        chars = np.zeros((len(forms), max(map(len, ids))), np.int32)
+        for row, word in zip(chars, ids):
+            row[: len(word)] = word
+        vectors = self.network.represent(words, chars)
+        return np.concatenate([np.zeros((1, vectors.shape[1]), np.float32), vectors])
+
+
+def tag_with_table(
+    network: NumpyNetwork, table: FormTable, forms: list[list[str]], batch_size: int = 64, top_k: int = 0
+) -> tuple[list[dict], list | None]:
+    """`predict_heads` for the NumPy and ONNX engines, from word forms: each head's tag
+    strings per sentence (non-empty ones), and with `top_k` > 0 each word's `top_k` best
+    (tag, probability) pairs of the primary column; batched by length, in input order.
+    Input vectors come from the `table`; only the tag ids of real words leave the network."""
+    vocab = table.vocab
+    heads: list[dict] = [{} for _ in forms]
+    scores: list | None = [[] for _ in forms] if top_k > 0 else None
+    names = vocab.output_names
+    tags = vocab.tags.items
+    k = min(top_k, len(tags) - 1)
+    strings = {head: np.array(vocab.tagsets[head].items, dtype=object) for head in names}
+    lengths = np.fromiter(map(len, forms), np.intp, len(forms))
+    for group in length_groups(lengths, batch_size):
+        sizes = lengths[group]
+        rows, vectors = table.rows([f for i in group for f in forms[i]])
+        mask = np.arange(sizes.max()) < sizes[:, None]
+        at = np.zeros(mask.shape, np.intp)
+        at[mask] = rows
+        probs, best = network.heads_of(vectors[at], sizes.astype(np.int32), ids=True)
+        # the real words' tags in reading order, then cut into sentences
+        values = {head: strings[head][best[name][mask]].tolist() for head, name in names.items()}
+        if scores is not None:
+            top, top_probs = top_tag_ids(probs["tags"][mask], k)
+            top, top_probs = top.tolist(), top_probs.tolist()
+        start = 0
+        for i, n in zip(group, sizes.tolist()):
+            end = start + n
+            heads[i] = {head: tags_[start:end] for head, tags_ in values.items()}
+            if scores is not None:
+                scores[i] = [[(tags[t], p) for t, p in zip(top[j], top_probs[j])] for j in range(start, end)]
+            start = end
+    return heads, scores
 
 
 class NumpyNetwork:
@@ -132,8 +215,6 @@ class NumpyNetwork:
         while f"tags_{i}/0" in w:
             self.heads[f"tags_{i}"] = (w[f"tags_{i}/0"], w[f"tags_{i}/1"])
             i += 1
-        self._char_cache: dict[bytes, int] = {}  # a word's characters → its row in _char_vectors
-        self._char_vectors: np.ndarray | None = None
         self.onnx = None
         if onnx:
             from postagger.onnx_engine import OnnxSentenceNetwork
@@ -155,7 +236,17 @@ class NumpyNetwork:
         """Tag probabilities (batch, time, tags) of each output, as the Keras model's
         `predict_on_batch`."""
         words = inputs["words"]
-        mask = words != PAD_ID
+        batch, time = words.shape
+        chars = inputs.get("chars")
+        flat_chars = None if chars is None else chars.reshape(batch * time, -1)
+        x = self.represent(words.reshape(-1), flat_chars).reshape(batch, time, -1)
+        lengths = (words != PAD_ID).sum(1).astype(np.int32)
+        return self.heads_of(x, lengths)[0]
+
+    def represent(self, words: np.ndarray, chars: np.ndarray | None) -> np.ndarray:
+        """The network's input vectors (n, dim) of n words given their ids (n,) and
+        character ids (n, width): word embedding(s) and character encoding side by side.
+        A word's vector depends on that word alone (see `FormTable`)."""
         parts = []
         if self.pretrained_embedding is not None:
             trained = np.where(words >= len(self.word_embedding), UNK_ID, words)
@@ -163,54 +254,31 @@ class NumpyNetwork:
         elif self.word_embedding is not None:
             parts.append(self.word_embedding[words])
         if self.char_embedding is not None:
-            parts.append(self._chars(inputs["chars"]))
-        x = parts[0] if len(parts) == 1 else np.concatenate(parts, -1)
+            parts.append(self._char_cnn(chars) if self.char_lstm is None else self._char_bilstm(chars))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, -1)
+
+    def heads_of(self, x: np.ndarray, lengths: np.ndarray, ids: bool = False) -> tuple[dict, dict]:
+        """The sentence-level network on input vectors x (batch, time, dim) of sentences of
+        the given lengths (right padding): the probabilities (batch, time, tags) of every
+        output, or with `ids` only those of the first output ("tags"); and with `ids` each
+        output's best tag ids (batch, time), never the padding tag (as `best_tag_ids`)."""
         if self.onnx is not None:
-            return self.onnx(x, mask)
+            return self.onnx(x, lengths, ids)
+        mask = np.arange(x.shape[1]) < lengths[:, None]
         for layer in self.layers:
             x = self._bilstm(x, mask, *layer)
         batch, time, dim = x.shape
         flat = x.reshape(-1, dim)
-        out = {}
+        probs = {}
         for name, (kernel, bias) in self.heads.items():
             logits = (flat @ kernel + bias).reshape(batch, time, -1)
             logits -= logits.max(-1, keepdims=True)
-            probs = np.exp(logits)
-            probs /= probs.sum(-1, keepdims=True)
-            out[name] = probs
-        return out
-
-    def _chars(self, chars: np.ndarray) -> np.ndarray:
-        """Character-encoder vectors, computed once per distinct word and kept for later
-        batches (a word's vector depends on its characters alone): in running text most
-        words were seen before. The cache holds at most `CHAR_CACHE_WORDS` vectors and is
-        emptied when full, so memory stays bounded whatever the input's size."""
-        batch, time, width = chars.shape
-        flat = chars.reshape(-1, width)
-        # a row's characters as bytes without its padding (every word ends with EOW_ID, a
-        # nonzero id, so stripping zero bytes removes padding only: the key is the same
-        # whatever the batch's width); an all-padding row becomes b""
-        keys = [k.rstrip(b"\0") for k in flat.view(np.dtype((np.void, 4 * width))).ravel().tolist()]
-        encode = self._char_cnn if self.char_lstm is None else self._char_bilstm
-        cache = self._char_cache
-        # each word missing from the cache → its first row (reversed: the first one wins)
-        new = {k: i for i, k in reversed(list(enumerate(keys))) if k not in cache}
-        if len(cache) + len(new) > CHAR_CACHE_WORDS:
-            cache.clear()
-            new = {k: i for i, k in reversed(list(enumerate(keys)))}
-            if len(new) > CHAR_CACHE_WORDS:  # one batch with more distinct words than that
-                vectors = encode(flat[list(new.values())])
-                position = dict(zip(new, range(len(new))))
-                return vectors[[position[k] for k in keys]].reshape(batch, time, -1)
-        if new:
-            vectors = encode(flat[list(new.values())])
-            if self._char_vectors is None:
-                self._char_vectors = np.empty((CHAR_CACHE_WORDS, vectors.shape[1]), np.float32)
-            start = len(cache)
-            self._char_vectors[start : start + len(vectors)] = vectors
-            cache.update(zip(new, range(start, start + len(vectors))))
-        rows = np.fromiter((cache[k] for k in keys), dtype=np.intp, count=len(keys))
-        return self._char_vectors[rows].reshape(batch, time, -1)
+            p = np.exp(logits)
+            p /= p.sum(-1, keepdims=True)
+            probs[name] = p
+        if not ids:
+            return probs, {}
+        return {"tags": probs["tags"]}, best_tag_ids(probs)
 
     def _char_bilstm(self, flat: np.ndarray) -> np.ndarray:
         kernel, bias, u_forward, u_backward = self.char_lstm

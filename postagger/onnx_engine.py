@@ -47,7 +47,9 @@ def _onnx_gate_order(a: np.ndarray) -> np.ndarray:
 
 def build_graph(weights: dict[str, np.ndarray], layers: int, heads: list[str]) -> bytes:
     """A serialized ONNX model: input "x" (batch, time, features) float32 and "lengths"
-    (batch,) int32; one output per head name, (batch, time, tags) probabilities."""
+    (batch,) int32; per head name, an output of that name, (batch, time, tags)
+    probabilities, and "<name>_ids" (batch, time) int64, the best tag ids, never the
+    padding tag (id 0)."""
     from onnx import TensorProto, helper, numpy_helper
 
     nodes, initializers = [], []
@@ -91,6 +93,15 @@ def build_graph(weights: dict[str, np.ndarray], layers: int, heads: list[str]) -
         nodes.append(helper.make_node("Softmax", [f"{name}_logits"], [name], axis=-1))
         tags = weights[f"{name}/0"].shape[1]
         outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", "time", tags]))
+        # the best of the real tags (1..): as NumPy's argmax with the padding tag's
+        # probability set below all others (the first of equal maxima wins in both)
+        nodes.append(helper.make_node("Slice", [name, "one", "end", "last_axis"], [f"{name}_real"]))
+        nodes.append(helper.make_node("ArgMax", [f"{name}_real"], [f"{name}_best"], axis=-1, keepdims=0))
+        nodes.append(helper.make_node("Add", [f"{name}_best", "one"], [f"{name}_ids"]))
+        outputs.append(helper.make_tensor_value_info(f"{name}_ids", TensorProto.INT64, ["batch", "time"]))
+    constant("one", np.array([1], np.int64))
+    constant("end", np.array([np.iinfo(np.int64).max], np.int64))
+    constant("last_axis", np.array([-1], np.int64))
     features = weights["bilstm_1/0"].shape[0]
     graph = helper.make_graph(
         nodes,
@@ -123,7 +134,11 @@ class OnnxSentenceNetwork:
             build_graph(weights, layers, heads), options, providers=["CPUExecutionProvider"]
         )
 
-    def __call__(self, x: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-        lengths = mask.sum(1).astype(np.int32)
-        result = self.session.run(self.heads, {"x": np.ascontiguousarray(x, np.float32), "lengths": lengths})
-        return dict(zip(self.heads, result))
+    def __call__(self, x: np.ndarray, lengths: np.ndarray, ids: bool = False) -> tuple[dict, dict]:
+        """As `NumpyNetwork.heads_of`."""
+        names = [f"{h}_ids" for h in self.heads] + ["tags"] if ids else self.heads
+        feed = {"x": np.ascontiguousarray(x, np.float32), "lengths": lengths.astype(np.int32)}
+        result = dict(zip(names, self.session.run(names, feed)))
+        if not ids:
+            return result, {}
+        return {"tags": result["tags"]}, {h: result[f"{h}_ids"] for h in self.heads}

@@ -30,6 +30,7 @@ class Tagger:
         self.engine = engine
         self.tokenizer = Tokenizer(info.rules)
         self._encoded_forms: dict = {}  # form → its ids (see encode_sentence's cache)
+        self._table = None  # the NumPy and ONNX engines' FormTable, made on first use
 
     @classmethod
     def load(cls, path: str | Path | None = None, engine: str = "auto") -> Tagger:
@@ -111,7 +112,7 @@ class Tagger:
         None, or with `top_k` > 0 each word's `top_k` best (tag, probability) pairs of the
         primary column."""
         from postagger.batching import encode_sentence
-        from postagger.inference import predict_heads
+        from postagger.inference import FormTable, NumpyNetwork, predict_heads, tag_with_table
 
         vocab, max_chars = self.info.vocab, self.info.config.max_word_chars
         nonempty = [i for i, f in enumerate(forms) if f]
@@ -119,9 +120,16 @@ class Tagger:
         for i, f in enumerate(forms):
             if not f:
                 results[i] = ({c: [] for c in vocab.columns}, [] if top_k > 0 else None)
-        cache = self._encoded_forms
-        encoded = [encode_sentence(forms[i], vocab, max_chars, cache=cache) for i in nonempty]
-        heads, scores = predict_heads(self.network, encoded, vocab, batch_size, top_k)
+        if isinstance(self.network, NumpyNetwork):
+            if self._table is None:
+                self._table = FormTable(self.network, vocab, max_chars)
+            heads, scores = tag_with_table(
+                self.network, self._table, [forms[i] for i in nonempty], batch_size, top_k
+            )
+        else:  # the Keras model
+            cache = self._encoded_forms
+            encoded = [encode_sentence(forms[i], vocab, max_chars, cache=cache) for i in nonempty]
+            heads, scores = predict_heads(self.network, encoded, vocab, batch_size, top_k)
         for j, i in enumerate(nonempty):
             results[i] = (vocab.columns_of(heads[j]), scores[j] if scores is not None else None)
         return results

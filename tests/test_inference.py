@@ -56,28 +56,32 @@ def test_a_sentence_gets_the_same_probabilities_whatever_its_batch(networks):
         np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
-@pytest.mark.parametrize("size", [4, 60, 10_000])
-def test_character_vector_cache_changes_nothing(networks, monkeypatch, size):
-    """Cached character vectors (kept across batches, emptied when full, bypassed for a
-    batch with more distinct words than the cache holds) are the ones computed afresh."""
+@pytest.mark.parametrize("engine", ["numpy", "onnx"])
+@pytest.mark.parametrize("rows", [4, 60, 20_000])
+def test_the_form_table_tags_as_the_network_does_batch_by_batch(networks, monkeypatch, engine, rows):
+    """Tagging from the table of word vectors (kept across batches, emptied when full,
+    bypassed for a batch with more distinct forms than it holds), with the best tag ids
+    computed inside the network, gives the tags and scores of the probabilities computed
+    afresh for each batch."""
     from postagger import inference
-    from postagger.modeldir import load_model_info, load_network
 
-    info, _, _ = networks
-    forms = [s.forms for s in read_treebank([DEV, TEST])] + [["x" * 300, "Zanzibarification", "."]]
+    info, _, nets = networks
+    net = nets[engine]
+    forms = [s.forms for s in read_treebank([DEV, TEST])] + [["x" * 300, "Zanzibarification", "."], ["Hi"]]
     data = [encode_sentence(f, info.vocab, info.config.max_word_chars) for f in forms]
-    batches = list(length_batches(data, 16))
-    fresh = []
-    for batch in batches:  # a new network per batch: nothing cached
-        fresh.append(load_network(load_model_info(info.path), "numpy").predict_on_batch(batch.inputs)["tags"])
-    monkeypatch.setattr(inference, "CHAR_CACHE_WORDS", size)
-    net = load_network(load_model_info(info.path), "numpy")
-    for _ in range(2):  # the second pass reads the cache (or refills it)
-        for batch, expected in zip(batches, fresh):
-            got = net.predict_on_batch(batch.inputs)["tags"]
-            real = batch.weights.astype(bool)
-            np.testing.assert_allclose(got[real], expected[real], atol=1e-6)
-            assert len(net._char_cache) <= size
+    heads, scores = inference.predict_heads(net, data, info.vocab, 16, top_k=3)
+    monkeypatch.setattr(inference, "FORM_TABLE_ROWS", rows)
+    table = inference.FormTable(net, info.vocab, info.config.max_word_chars)
+    for _ in range(2):  # the second pass reads the table (or refills it)
+        got_heads, got_scores = inference.tag_with_table(net, table, forms, 16, top_k=3)
+        assert got_heads == heads
+        for got, expected in zip(got_scores, scores):
+            assert [[t for t, _ in word] for word in got] == [[t for t, _ in word] for word in expected]
+            np.testing.assert_allclose(
+                [[p for _, p in w] for w in got], [[p for _, p in w] for w in expected], atol=1e-6
+            )
+        assert len(table.index) < rows
+    assert inference.tag_with_table(net, table, forms, 16)[1] is None
 
 
 @pytest.mark.parametrize("onnx", [False, True], ids=["numpy", "onnx"])
