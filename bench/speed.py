@@ -11,8 +11,10 @@ Measured, each as its own process, median of --runs (peak RSS from wait4):
   for each --jobs value;
 - memory: peak RSS on the test file once and repeated (the input 10× larger);
 - peers on the same words, same run: NLTK's averaged perceptron (trained on EWT train
-  first, not timed; tagging timed in-process, so without its start-up), and UDPipe 1 when
-  `ufal.udpipe` is installed and --udpipe-model is given (in-process, gold tokenization);
+  first, not timed), timed in-process (tagging only) and end to end as a process that
+  loads it, reads the CoNLL-U file and writes it tagged (bench/nltk_tag.py, one process);
+  UDPipe 1 when `ufal.udpipe` is installed and --udpipe-model is given (in-process, gold
+  tokenization);
 - the same file with `--engine numpy` (NumPy alone), and en_ewt-ud-train once (204,577
   words, none repeated: the character-vector cache meets new words all along);
 - the physical limit: the network's multiply-adds per word (from its weight shapes) and the
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import platform
 import statistics
 import subprocess
@@ -153,6 +156,17 @@ def main() -> None:
     nltk_seconds = statistics.median(times)
     label = "NLTK averaged perceptron, in-process tagging only"
     rows.append((label, nltk_seconds, words / nltk_seconds, None))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        big = tmp / "big.conllu"
+        big.write_bytes(test.read_bytes() * args.repeat)
+        with open(tmp / "nltk.pickle", "wb") as f:
+            pickle.dump(nltk_tagger, f)
+        script = str(ROOT / "bench" / "nltk_tag.py")
+        command = [sys.executable, script, str(tmp / "nltk.pickle"), str(big), str(tmp / "out.conllu")]
+        nltk_process, rss = median_of(args.runs, command)
+        label = "NLTK averaged perceptron, CoNLL-U → CoNLL-U, one process (bench/nltk_tag.py)"
+        rows.append((label, nltk_process, words / nltk_process, rss))
 
     if args.udpipe_model:
         import ufal.udpipe as u
@@ -169,6 +183,7 @@ def main() -> None:
     macs = multiply_adds_per_word(Path(args.model), chars)
     peak, peak_text = peak_flops()
     best = max(r[2] for r in rows if r[0].startswith("postagger"))
+    one_job = next((r[2] for r in rows if r[0] == "postagger, CoNLL-U → CoNLL-U, --jobs 1"), None)
 
     print(f"Machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{date.today()}. Command: `.venv/bin/python bench/speed.py {' '.join(sys.argv[1:])}`. "
@@ -187,7 +202,11 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for label, seconds, rate, rss in rows:
         print(f"| {label} | {seconds:.2f} | {rate:,.0f} | {rss if rss is not None else '—'} |")
-    print(f"\npostagger's best against NLTK's in-process tagging: {best / (words / nltk_seconds):.2f}×.")
+    print(f"\npostagger's best against NLTK: {best / (words / nltk_seconds):.2f}× its in-process tagging, "
+          f"{best / (words / nltk_process):.2f}× its end-to-end process.")  # fmt: skip
+    if one_job is not None:
+        print(f"One process against one process (postagger --jobs 1 and NLTK, both end to end): "
+              f"{one_job / (words / nltk_process):.2f}×.")  # fmt: skip
     print(f"\nPhysical limit: {macs / 1e6:.2f} M multiply-adds per word ({chars:.1f} characters a word "
           f"with boundaries) = {2 * macs / 1e6:.2f} MFLOP; peak {peak / 1e9:.0f} GFLOP/s ({peak_text}); "
           f"the best throughput does {best * 2 * macs / 1e9:.1f} GFLOP/s = "

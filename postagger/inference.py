@@ -167,7 +167,7 @@ def tag_with_table(
         mask = np.arange(sizes.max()) < sizes[:, None]
         at = np.zeros(mask.shape, np.intp)
         at[mask] = rows
-        probs, best = network.heads_of(vectors[at], sizes.astype(np.int32), ids=True)
+        probs, best = network.heads_of(vectors[at], sizes.astype(np.int32), ids=True, scores=k > 0)
         # the real words' tags in reading order, then cut into sentences
         values = {head: strings[head][best[name][mask]].tolist() for head, name in names.items()}
         if scores is not None:
@@ -257,13 +257,16 @@ class NumpyNetwork:
             parts.append(self._char_cnn(chars) if self.char_lstm is None else self._char_bilstm(chars))
         return parts[0] if len(parts) == 1 else np.concatenate(parts, -1)
 
-    def heads_of(self, x: np.ndarray, lengths: np.ndarray, ids: bool = False) -> tuple[dict, dict]:
+    def heads_of(
+        self, x: np.ndarray, lengths: np.ndarray, ids: bool = False, scores: bool = True
+    ) -> tuple[dict, dict]:
         """The sentence-level network on input vectors x (batch, time, dim) of sentences of
         the given lengths (right padding): the probabilities (batch, time, tags) of every
-        output, or with `ids` only those of the first output ("tags"); and with `ids` each
-        output's best tag ids (batch, time), never the padding tag (as `best_tag_ids`)."""
+        output; or with `ids`, each output's best tag ids (batch, time), never the padding
+        tag (as `best_tag_ids`), and the probabilities of the first output ("tags") only
+        when `scores` are wanted."""
         if self.onnx is not None:
-            return self.onnx(x, lengths, ids)
+            return self.onnx(x, lengths, ids, scores)
         mask = np.arange(x.shape[1]) < lengths[:, None]
         for layer in self.layers:
             x = self._bilstm(x, mask, *layer)
@@ -278,7 +281,7 @@ class NumpyNetwork:
             probs[name] = p
         if not ids:
             return probs, {}
-        return {"tags": probs["tags"]}, best_tag_ids(probs)
+        return ({"tags": probs["tags"]} if scores else {}), best_tag_ids(probs)
 
     def _char_bilstm(self, flat: np.ndarray) -> np.ndarray:
         kernel, bias, u_forward, u_backward = self.char_lstm

@@ -134,11 +134,16 @@ class OnnxSentenceNetwork:
             build_graph(weights, layers, heads), options, providers=["CPUExecutionProvider"]
         )
 
-    def __call__(self, x: np.ndarray, lengths: np.ndarray, ids: bool = False) -> tuple[dict, dict]:
+    def __call__(
+        self, x: np.ndarray, lengths: np.ndarray, ids: bool = False, scores: bool = True
+    ) -> tuple[dict, dict]:
         """As `NumpyNetwork.heads_of`."""
-        names = [f"{h}_ids" for h in self.heads] + ["tags"] if ids else self.heads
+        names = self.heads
+        if ids:
+            names = [f"{h}_ids" for h in self.heads] + (["tags"] if scores else [])
         feed = {"x": np.ascontiguousarray(x, np.float32), "lengths": lengths.astype(np.int32)}
         result = dict(zip(names, self.session.run(names, feed)))
         if not ids:
             return result, {}
-        return {"tags": result["tags"]}, {h: result[f"{h}_ids"] for h in self.heads}
+        probs = {"tags": result["tags"]} if scores else {}
+        return probs, {h: result[f"{h}_ids"] for h in self.heads}

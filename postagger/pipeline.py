@@ -11,6 +11,8 @@ blocks per worker are in flight, so memory stays bounded however big the input i
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import os
 from collections import deque
@@ -81,22 +83,24 @@ def tag_files(
     network and tag; this process never does (it would only add to the start-up time)."""
     blocks = ((block, job) for path, job in plan for block in read_input_blocks(path, job.in_fmt))
     first = list(itertools.islice(blocks, 2))
-    if jobs > 1 and len(first) == 2:
-        tagged = _tag_in_workers(model, engine, itertools.chain(first, blocks), jobs)
-    else:  # one block (or one job): no worker processes to start
-        tagger = Tagger(model, load_network(model, engine), engine)
-        tagged = (tag_block(tagger, block, job) for block, job in itertools.chain(first, blocks))
-    count = 0
-    for result in tagged:
-        if result.numbered:
-            for piece in result.pieces:
-                count += 1
-                stream.write(f"# sent_id = {count}\n")
-                stream.write(piece)
-        else:
-            stream.write(result.pieces[0])
-        if advance is not None:
-            advance(result.items)
+    with contextlib.ExitStack() as stack:
+        if jobs > 1 and len(first) == 2:
+            tagged = _tag_in_workers(model, engine, itertools.chain(first, blocks), jobs)
+        else:  # one block (or one job): no worker processes to start
+            tagger = Tagger(model, load_network(model, engine), engine)
+            stack.enter_context(_fewer_collections())
+            tagged = (tag_block(tagger, block, job) for block, job in itertools.chain(first, blocks))
+        count = 0
+        for result in tagged:
+            if result.numbered:
+                for piece in result.pieces:
+                    count += 1
+                    stream.write(f"# sent_id = {count}\n")
+                    stream.write(piece)
+            else:
+                stream.write(result.pieces[0])
+            if advance is not None:
+                advance(result.items)
 
 
 def _tag_in_workers(
@@ -130,6 +134,22 @@ def _start_worker(path: str, engine: str) -> None:
         _worker_tagger = Tagger.load(path, engine)
     except PostaggerError as err:  # raised with the first block, as a failed initializer
         _worker_tagger = err  # would only break the pool without a message
+    _fewer_collections().__enter__()  # for the worker's whole life
+
+
+@contextlib.contextmanager
+def _fewer_collections():
+    """Tagging makes many short-lived objects (lines, fields, tags) and next to no reference
+    cycles: the cyclic garbage collector need not run every 700 allocations, nor go through
+    the objects that exist already (the loaded model) each time: 4% of tagging time."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _tag_in_worker(block: Block, job: Job) -> Tagged:
