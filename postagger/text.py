@@ -31,6 +31,7 @@ _NEVER_INSIDE = SENTENCE_FINAL - {"."}  # "3.5" and "U.S." keep their period; "æ
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://\S+|www\.\S+\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)$", re.I)
 _URL_WITH_TRAILING = re.compile(r"(.*?)([.,;:!?)\]}\"']*)$")
 _MIN_HOSTS = 3  # a clitic must attach to at least this many different words in training
+CHUNK_CACHE = 50_000  # chunks whose tokens a Tokenizer keeps (emptied when full)
 
 
 def is_punct(char: str) -> bool:
@@ -176,6 +177,7 @@ class Tokenizer:
         self.rules = rules or TokenizerRules()
         self._suffixes = sorted(self.rules.suffixes, key=len, reverse=True)
         self._prefixes = sorted(self.rules.prefixes, key=len, reverse=True)
+        self._chunks: dict[str, tuple[Token, ...]] = {}  # see _chunk_tokens
 
     def sentences(self, text: str) -> Iterator[list[Token]]:
         """Sentences of a text; blank lines always end a sentence."""
@@ -184,14 +186,25 @@ class Tokenizer:
 
     def tokenize(self, text: str) -> list[Token]:
         tokens: list[Token] = []
-        for match in re.finditer(r"\S+", text):
-            pieces = self._chunk(match.group())
-            end = match.end()
-            followed_by_space = end == len(text) or text[end].isspace()
-            for i, piece in enumerate(pieces):
-                last = i == len(pieces) - 1
-                tokens.extend(self._clitics(piece, followed_by_space if last else False))
+        chunks = self._chunks
+        for chunk in text.split():  # runs of non-space characters, as re's \S+
+            known = chunks.get(chunk)
+            if known is None:
+                if len(chunks) >= CHUNK_CACHE:
+                    chunks.clear()
+                known = chunks[chunk] = self._chunk_tokens(chunk)
+            tokens.extend(known)
         return tokens
+
+    def _chunk_tokens(self, chunk: str) -> tuple[Token, ...]:
+        """The tokens of a chunk of non-space characters: they depend on the chunk alone
+        (each chunk is followed by a space or the end of the text), so `tokenize` keeps
+        them for the chunks it meets again (most, in running text)."""
+        pieces = self._chunk(chunk)
+        tokens: list[Token] = []
+        for i, piece in enumerate(pieces):
+            tokens.extend(self._clitics(piece, i == len(pieces) - 1))
+        return tuple(tokens)
 
     def _chunk(self, chunk: str) -> list[str]:
         if chunk.lower() in self.rules.abbreviations:

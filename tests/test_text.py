@@ -102,3 +102,24 @@ def test_every_treebank_sentence_round_trips_through_conllu_reader(tmp_path):
         if sentence.words:
             tokens = _surface_tokens(sentence)
             assert sum(len(w) for _, w, _ in tokens) == len(sentence.words)
+
+
+def test_kept_chunk_tokens_are_the_ones_computed_afresh(monkeypatch):
+    """Tokenize keeps each chunk's tokens (emptied when full): with a 3-chunk store that
+    is emptied all the time, and over two passes, the tokens are those of a fresh
+    tokenizer chunk by chunk; chunks are split at every Unicode space, as re's \\S+."""
+    import re
+
+    from postagger import text as text_module
+
+    rules = learn_rules(read_treebank([TRAIN]))
+    texts = [ln.split("=", 1)[1].strip() for s in read_treebank([TRAIN]) for ln in s.lines
+             if ln.startswith("# text")]  # fmt: skip
+    sample = " ".join(texts) + " a\u00a0b\u3000c\x1cd\u2028e don't (U.S.)"
+    assert sample.split() == re.findall(r"\S+", sample)
+    expected = [t for chunk in sample.split() for t in Tokenizer(rules)._chunk_tokens(chunk)]
+    monkeypatch.setattr(text_module, "CHUNK_CACHE", 3)
+    tokenizer = Tokenizer(rules)
+    for _ in range(2):
+        assert tokenizer.tokenize(sample) == expected
+        assert len(tokenizer._chunks) <= 3
