@@ -82,9 +82,11 @@ def tag_files(
     With `jobs` > 1 and more than one block of input, `jobs` worker processes load the
     network and tag; this process never does (it would only add to the start-up time)."""
     blocks = ((block, job) for path, job in plan for block in read_input_blocks(path, job.in_fmt))
-    first = list(itertools.islice(blocks, 2))
+    # one job: the network is loaded before any input is read (a model that cannot be used
+    # is reported at once, even before stdin is typed)
+    first = list(itertools.islice(blocks, 2)) if jobs > 1 else []
     with contextlib.ExitStack() as stack:
-        if jobs > 1 and len(first) == 2:
+        if len(first) == 2:
             tagged = _tag_in_workers(model, engine, itertools.chain(first, blocks), jobs)
         else:  # one block (or one job): no worker processes to start
             tagger = Tagger(model, load_network(model, engine), engine)
