@@ -98,6 +98,10 @@ def weight_arrays(model) -> dict[str, np.ndarray]:
 
 #: word forms whose input vectors a `FormTable` keeps (200 dimensions: 16 MB)
 FORM_TABLE_ROWS = 20_000
+#: tagging batches end before padding exceeds this fraction of their words (see
+#: `length_groups`): the LSTM computes padded steps too, and smaller batches of long
+#: sentences cost less than that (EWT train: 13% padding → 4%, 10% faster)
+MAX_PADDING = 0.1
 
 
 class FormTable:
@@ -161,7 +165,7 @@ def tag_with_table(
     k = min(top_k, len(tags) - 1)
     strings = {head: np.array(vocab.tagsets[head].items, dtype=object) for head in names}
     lengths = np.fromiter(map(len, forms), np.intp, len(forms))
-    for group in length_groups(lengths, batch_size):
+    for group in length_groups(lengths, batch_size, max_padding=MAX_PADDING):
         sizes = lengths[group]
         rows, vectors = table.rows([f for i in group for f in forms[i]])
         mask = np.arange(sizes.max()) < sizes[:, None]

@@ -60,6 +60,26 @@ def test_token_budget_splits_long_sentences_into_small_batches():
         assert batch.words.size <= 200 or len(batch.index) == 1
 
 
+def test_a_padding_budget_ends_batches_of_scattered_lengths():
+    from postagger.batching import length_groups
+
+    rng = np.random.default_rng(3)
+    lengths = np.concatenate([rng.integers(1, 30, 500), rng.integers(30, 200, 40), [0, 0]])
+    plain = length_groups(lengths, 64)
+    tight = length_groups(lengths, 64, max_padding=0.1)
+    assert sorted(i for g in tight for i in g) == list(range(len(lengths)))
+
+    def padding(groups):
+        return sum(len(g) * lengths[g].max() - lengths[g].sum() for g in groups)
+
+    for g in tight:
+        real = lengths[g].sum()
+        assert len(g) <= 64 and (len(g) == 1 or len(g) * lengths[g].max() <= 1.1 * real)
+        assert list(lengths[g]) == sorted(lengths[g])
+    assert padding(tight) < padding(plain) / 2
+    assert [list(map(int, g)) for g in length_groups(lengths, 64, max_padding=None)] == plain
+
+
 def test_long_words_keep_beginning_and_end():
     word = "a" * 10 + "b" * 5000 + "ing"
     kept = word_chars(word, 24)
