@@ -110,17 +110,21 @@ def _tag_in_workers(
 ) -> Iterator[Tagged]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                             initargs=(str(model.path), engine)) as pool:  # fmt: skip
-        pending: deque = deque()
-        for block, job in blocks:
-            pending.append(pool.submit(_tag_in_worker, block, job))
-            if len(pending) >= 2 * jobs:
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                                 initargs=(str(model.path), engine)) as pool:  # fmt: skip
+            pending: deque = deque()
+            for block, job in blocks:
+                pending.append(pool.submit(_tag_in_worker, block, job))
+                if len(pending) >= 2 * jobs:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise PostaggerError("a worker process died (killed, or out of memory?); try fewer --jobs") from None
 
 
 _worker_tagger: Tagger | PostaggerError | None = None
