@@ -209,12 +209,6 @@ def read_blocks(
             stream.close()
 
 
-def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, line with its ending) of a UTF-8 file; a BOM at the start is kept."""
-    for block in read_blocks(path, per_line=True):
-        yield from enumerate(block.lines(), block.first_line)
-
-
 def read_conllu(path: str | Path) -> Iterator[Sentence]:
     """Stream the sentences of a CoNLL-U file ('-' for stdin), validating as it goes.
 

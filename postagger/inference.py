@@ -180,7 +180,7 @@ def tag_with_table(
         start = 0
         for i, n in zip(group, sizes.tolist()):
             end = start + n
-            heads[i] = {head: tags_[start:end] for head, tags_ in values.items()}
+            heads[i] = {head: column[start:end] for head, column in values.items()}
             if scores is not None:
                 scores[i] = [[(tags[t], p) for t, p in zip(top[j], top_probs[j])] for j in range(start, end)]
             start = end
