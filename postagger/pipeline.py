@@ -113,18 +113,39 @@ def _tag_in_workers(
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                               initargs=(str(model.path), engine))  # fmt: skip
     try:
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                                 initargs=(str(model.path), engine)) as pool:  # fmt: skip
-            pending: deque = deque()
-            for block, job in blocks:
+        pending: deque = deque()
+        for block, job in blocks:
+            try:
                 pending.append(pool.submit(_tag_in_worker, block, job))
-                if len(pending) >= 2 * jobs:
-                    yield pending.popleft().result()
-            while pending:
+            except (OSError, ValueError) as err:  # a worker died while the next was started
+                raise BrokenProcessPool(str(err)) from err
+            if len(pending) >= 2 * jobs:
                 yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
     except BrokenProcessPool:
+        _stop(pool)
         raise PostaggerError("a worker process died (killed, or out of memory?); try fewer --jobs") from None
+    except BaseException:  # an error in a block, Ctrl-C, a closed output pipe
+        _stop(pool)
+        raise
+    pool.shutdown()
+
+
+def _stop(pool) -> None:
+    """End the workers without waiting for them. A waiting shutdown can hang for good: a
+    worker blocked writing a result that will never be read, the queue feeding it blocked
+    writing the next block (both bigger than a pipe's buffer)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+    else:
+        for process in list((pool._processes or {}).values()):
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 _worker_tagger: Tagger | PostaggerError | None = None

@@ -118,3 +118,45 @@ def test_raw_text_without_blank_lines_is_read_in_bounded_pieces(tiny_model, tmp_
     whole = tag(tiny_model, str(tmp_path / "in.txt"), "--output-format", "inline")
     monkeypatch.setattr(formats, "MAX_PARAGRAPH_LINES", 8)
     assert tag(tiny_model, str(tmp_path / "in.txt"), "--output-format", "inline") == whole
+
+
+def test_a_worker_that_dies_is_one_clear_error(tiny_model, inputs, tmp_path):
+    """A worker killed (as by the out-of-memory killer) stops tagging with one line, exit 2,
+    no output file, and no process left behind (a waiting shutdown could hang for good)."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = os.path.join(os.path.dirname(sys.executable), "postagger")
+    big = tmp_path / "big.tok"
+    big.write_text((inputs / "in.tok").read_text(encoding="utf-8") * 40, encoding="utf-8")
+    out = tmp_path / "out.conllu"
+    args = [exe, "tag", str(big), "--input-format", "tokens", "--model", str(tiny_model), "--jobs", "2"]
+    proc = subprocess.Popen([*args, "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # fmt: skip
+
+    def workers() -> list[int]:  # not multiprocessing's resource tracker
+        found = []
+        for pid in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split():
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read():
+                    found.append(int(pid))
+        return found
+
+    deadline = time.monotonic() + 60
+    while not (running := workers()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    os.kill(running[0], signal.SIGKILL)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert proc.returncode == 2, stderr
+    message = "postagger: error: a worker process died (killed, or out of memory?); try fewer --jobs"
+    assert stderr.decode().strip() == message
+    assert not out.exists()
