@@ -62,27 +62,47 @@ def predict_heads(
     length, in input order; and with `top_k` > 0 each word's `top_k` best (tag,
     probability) pairs of the first head (the primary column), best first (see
     `top_tag_ids`), from the same forward pass; else None."""
-    heads: list[dict] = [{} for _ in data]
-    scores: list | None = [[] for _ in data] if top_k > 0 else None
-    names = vocab.output_names
-    tags = vocab.tags.items
-    k = min(top_k, len(tags) - 1)
-    # tag strings by id as object arrays: a batch's ids become strings in one indexing
-    strings = {head: np.array(vocab.tagsets[head].items, dtype=object) for head in names}
+    results = _Results(vocab, len(data), top_k)
     for batch in length_batches(data, batch_size):
         probs = network.predict_on_batch(batch.inputs)
-        best = best_tag_ids(probs)
-        if scores is not None:
-            top, top_probs = top_tag_ids(probs["tags"], k)
-        rows = {head: strings[head][best[name]].tolist() for head, name in names.items()}
-        for row, i in enumerate(batch.index):
-            n = len(data[i].words)
-            heads[i] = {head: values[row][:n] for head, values in rows.items()}
-            if scores is not None:
-                scores[i] = [
-                    [(tags[t], float(p)) for t, p in zip(top[row, j], top_probs[row, j])] for j in range(n)
+        real = batch.weights.astype(bool)
+        best = {name: ids[real] for name, ids in best_tag_ids(probs).items()}
+        sizes = [len(data[i].words) for i in batch.index]
+        first = np.asarray(probs["tags"])[real] if results.scores is not None else None
+        results.add(batch.index, sizes, best, first)
+    return results.heads, results.scores
+
+
+class _Results:
+    """Each sentence's tag strings per head (and with `top_k` > 0 each word's `top_k` best
+    (tag, probability) pairs of the first head), filled in batch by batch."""
+
+    def __init__(self, vocab: Vocabulary, sentences: int, top_k: int):
+        self.heads: list[dict] = [{} for _ in range(sentences)]
+        self.scores: list | None = [[] for _ in range(sentences)] if top_k > 0 else None
+        self.names = vocab.output_names
+        self.tags = vocab.tags.items
+        self.k = min(top_k, len(self.tags) - 1)
+        # tag strings by id as object arrays: a batch's ids become strings in one indexing
+        self.strings = {head: np.array(vocab.tagsets[head].items, dtype=object) for head in self.names}
+
+    def add(self, index: list[int], sizes: list[int], best: dict[str, np.ndarray], probs) -> None:
+        """A batch of sentences (their positions and lengths): `best` holds each output's
+        tag ids of the batch's real words in reading order, sentence after sentence;
+        `probs` the first output's probabilities of those words (with scores only)."""
+        values = {head: self.strings[head][best[name]].tolist() for head, name in self.names.items()}
+        if self.scores is not None:
+            top, top_probs = top_tag_ids(probs, self.k)
+            top, top_probs = top.tolist(), top_probs.tolist()
+        start = 0
+        for i, n in zip(index, sizes):
+            end = start + n
+            self.heads[i] = {head: column[start:end] for head, column in values.items()}
+            if self.scores is not None:
+                self.scores[i] = [
+                    [(self.tags[t], p) for t, p in zip(top[j], top_probs[j])] for j in range(start, end)
                 ]
-    return heads, scores
+            start = end
 
 
 def weight_arrays(model) -> dict[str, np.ndarray]:
@@ -157,13 +177,7 @@ def tag_with_table(
     strings per sentence (non-empty ones), and with `top_k` > 0 each word's `top_k` best
     (tag, probability) pairs of the primary column; batched by length, in input order.
     Input vectors come from the `table`; only the tag ids of real words leave the network."""
-    vocab = table.vocab
-    heads: list[dict] = [{} for _ in forms]
-    scores: list | None = [[] for _ in forms] if top_k > 0 else None
-    names = vocab.output_names
-    tags = vocab.tags.items
-    k = min(top_k, len(tags) - 1)
-    strings = {head: np.array(vocab.tagsets[head].items, dtype=object) for head in names}
+    results = _Results(table.vocab, len(forms), top_k)
     lengths = np.fromiter(map(len, forms), np.intp, len(forms))
     for group in length_groups(lengths, batch_size, max_padding=MAX_PADDING):
         sizes = lengths[group]
@@ -171,20 +185,11 @@ def tag_with_table(
         mask = np.arange(sizes.max()) < sizes[:, None]
         at = np.zeros(mask.shape, np.intp)
         at[mask] = rows
-        probs, best = network.heads_of(vectors[at], sizes.astype(np.int32), ids=True, scores=k > 0)
-        # the real words' tags in reading order, then cut into sentences
-        values = {head: strings[head][best[name][mask]].tolist() for head, name in names.items()}
-        if scores is not None:
-            top, top_probs = top_tag_ids(probs["tags"][mask], k)
-            top, top_probs = top.tolist(), top_probs.tolist()
-        start = 0
-        for i, n in zip(group, sizes.tolist()):
-            end = start + n
-            heads[i] = {head: column[start:end] for head, column in values.items()}
-            if scores is not None:
-                scores[i] = [[(tags[t], p) for t, p in zip(top[j], top_probs[j])] for j in range(start, end)]
-            start = end
-    return heads, scores
+        scored = results.scores is not None
+        probs, best = network.heads_of(vectors[at], sizes.astype(np.int32), ids=True, scores=scored)
+        first = probs["tags"][mask] if scored else None
+        results.add(group, sizes.tolist(), {name: ids[mask] for name, ids in best.items()}, first)
+    return results.heads, results.scores
 
 
 class NumpyNetwork:
