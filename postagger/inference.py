@@ -66,9 +66,12 @@ def predict_heads(
     for batch in length_batches(data, batch_size):
         probs = network.predict_on_batch(batch.inputs)
         real = batch.weights.astype(bool)
-        best = {name: ids[real] for name, ids in best_tag_ids(probs).items()}
+        # Keras under a distribution strategy can return more rows than the batch (the
+        # replicas' padding): only the batch's own rows and steps are read
+        own = (slice(real.shape[0]), slice(real.shape[1]))
+        best = {name: ids[own][real] for name, ids in best_tag_ids(probs).items()}
         sizes = [len(data[i].words) for i in batch.index]
-        first = np.asarray(probs["tags"])[real] if results.scores is not None else None
+        first = np.asarray(probs["tags"])[own][real] if results.scores is not None else None
         results.add(batch.index, sizes, best, first)
     return results.heads, results.scores
 
