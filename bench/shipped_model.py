@@ -98,10 +98,10 @@ def main() -> None:
     from postagger.conllu_io import read_treebank
 
     forms = [s.forms for s in read_treebank([test])]
-    keras_tags = Tagger.load(args.model, "keras").tag(forms, all_columns=True)
+    keras_tags = [t.tags for t in Tagger.load(args.model, "keras").tag_sentences(forms)]
     differences = {}
     for engine in ("onnx", "numpy"):
-        tags = Tagger.load(args.model, engine).tag(forms, all_columns=True)
+        tags = [t.tags for t in Tagger.load(args.model, engine).tag_sentences(forms)]
         differences[engine] = sum(
             a != b for x, y in zip(tags, keras_tags) for column in x for a, b in zip(x[column], y[column])
         )

@@ -1,10 +1,19 @@
-"""The model's hyper-parameters: one frozen dataclass, saved as JSON beside the model."""
+"""Settings from one source: the model's hyper-parameters (`ModelConfig`, a frozen dataclass
+saved as JSON beside the model) and the other options of a training run (`RunOptions`).
+
+Each setting's default, allowed values, help text and help panel are declared once, on its
+field (`setting(...)`): `ModelConfig` checks values against them, and the `train` command's
+options are built from them (`postagger.cli.options`), so adding an option is one edit.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Optional
 
 from postagger.errors import ModelError, PostaggerError
 
@@ -12,6 +21,11 @@ WORD_REPRS = ("word", "chars", "both")
 CHAR_ENCODERS = ("lstm", "cnn")
 COLUMNS = ("upos", "xpos", "feats")  # the CoNLL-U columns a model can learn
 FEATS_HEADS = ("whole", "split")
+STRATEGIES = ("default", "mirrored", "multiworker")
+ENGINES = ("auto", "onnx", "numpy", "keras")  # see postagger.engines
+#: the help panels of `postagger train --help`, in order
+PANELS = ("data", "network", "training", "vectors", "output")
+_COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 ABSENT_MEANS = {
     "char_encoder": "cnn",
     "dual_embeddings": False,
@@ -22,86 +36,156 @@ ABSENT_MEANS = {
 
 
 @dataclass(frozen=True)
+class Option:
+    """How a setting is offered on the command line, and the values it takes."""
+
+    help: str
+    panel: str  # one of PANELS
+    at_least: float | None = None
+    above: float | None = None
+    at_most: float | None = None
+    below: float | None = None
+    choices: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # option names; default --<field-name>; "--a/--b" for a switch
+    with_resume: bool = False  # may be given with --resume (how to run, not what to learn)
+    check: Callable[[Any], str | None] | None = None  # value → why it is wrong, or None
+
+    @property
+    def limits(self) -> list[tuple[float, str]]:
+        """The bounds that apply, as (bound, comparison): (0, ">="), (1, "<"), ..."""
+        named = ((self.at_least, ">="), (self.above, ">"), (self.at_most, "<="), (self.below, "<"))
+        return [(bound, sign) for bound, sign in named if bound is not None]
+
+    def problem(self, name: str, value: Any) -> str | None:
+        """Why `value` is not allowed for the setting `name`, or None."""
+        if self.choices and value not in self.choices:
+            return f"{name} must be one of {', '.join(self.choices)}"
+        if self.check is not None:
+            return self.check(value)
+        if isinstance(value, (int, float)) and not all(_COMPARE[sign](value, b) for b, sign in self.limits):
+            return f"{name} must be " + " and ".join(f"{sign} {bound:g}" for bound, sign in self.limits)
+        return None
+
+
+def setting(default: Any, help: str, panel: str, **limits) -> Any:
+    """A dataclass field declared with its `Option` (see `Option` for `limits`)."""
+    return field(default=default, metadata={"option": Option(help, panel, **limits)})
+
+
+def options_of(cls) -> dict[str, Option]:
+    """The options of a settings dataclass, by field name, in declaration order."""
+    return {f.name: f.metadata["option"] for f in dataclasses.fields(cls) if "option" in f.metadata}
+
+
+def columns_problem(columns: tuple[str, ...] | list[str]) -> str | None:
+    """Why these columns cannot be learnt together, or None when they can."""
+    if not columns or any(c not in COLUMNS for c in columns) or len(set(columns)) < len(columns):
+        return f"expected distinct columns among {', '.join(COLUMNS)}, not {','.join(columns)!r}"
+    return None
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Every choice that shapes a trained model. Defaults are what worked on EWT and on a
     1,000-sentence slice of it (docs/BENCHMARKS.md); the shipped model is these defaults plus
     pretrained vectors (see the Makefile)."""
 
-    columns: tuple[str, ...] = ("upos",)  # CoNLL-U columns to predict; the first picks the best epoch
-    feats_heads: str = "whole"  # FEATS as one tag (the whole feature string) or one head per feature
-    aux_weight: float = 0.25  # loss weight of each column after the first (which weighs 1): see BENCHMARKS
-    word_repr: str = "both"  # word embedding, character encoder, or both concatenated
-    min_count: int = 1  # words seen fewer times share the unknown-word embedding
-    word_dim: int = 100  # set to the vectors' dimension when pretrained vectors are used
-    vectors: str = ""  # name of the pretrained vectors file the embeddings started from
-    freeze_embeddings: bool = False  # keep pretrained word embeddings fixed during training
-    extend_vocab: int = 0  # pretrained words added to the vocabulary beyond the training words
-    dual_embeddings: bool = False  # a trained embedding of the training words + the frozen vectors of all
-    char_encoder: str = "cnn"  # how a word's characters become a vector: BiLSTM or CNN
-    char_dim: int = 32
-    char_units: int = 64  # character BiLSTM: units per direction
-    char_filters: int = 100  # character CNN: filters
-    char_kernel: int = 3
-    max_word_chars: int = 24  # longer words keep their first and last 12 characters
-    lstm_units: int = 128  # per direction
-    lstm_layers: int = 2
-    dropout: float = 0.33  # on the word representation and between layers
-    # alpha: a word seen n times becomes <unk> with p = alpha/(alpha+n); 1 beat 0.25 on EWT and
-    # on a 1,000-sentence slice of it, mostly on unseen words (docs/BENCHMARKS.md)
-    word_dropout: float = 1.0
-    learning_rate: float = 0.003  # Adam; 0.001 learns the character encoders too slowly (docs/BENCHMARKS.md)
-    lr_decay: float = 0.5  # the learning rate is multiplied by this after an epoch without dev gain
-    clipnorm: float = 5.0
-    average_epochs: float = 0.0  # dev scoring and the saved model use the weights' moving average over
-    # about this many epochs of updates (Polyak averaging); 0: the last weights
-    epochs: int = 30
-    batch_size: int = 0  # sentences per batch; 0: chosen from the training set's size (auto_batch_size)
-    patience: int = 5  # epochs without dev improvement before stopping
-    seed: int = 1
+    columns: tuple[str, ...] = setting(
+        ("upos",),
+        (
+            "Columns to learn, comma-separated, among upos, xpos, feats (one shared network, one softmax "
+            "head each); the first picks the best epoch and carries the confidences."
+        ),
+        "data",
+        check=columns_problem,
+    )
+    feats_heads: str = setting(
+        "whole", "FEATS as one tag (the whole string) or one head per feature.", "data", choices=FEATS_HEADS
+    )
+    min_count: int = setting(
+        1, "Words seen fewer times share the unknown-word embedding.", "data", at_least=1
+    )
+    word_repr: str = setting(
+        "both", "Word embedding, character encoder, or both.", "network", choices=WORD_REPRS
+    )
+    word_dim: int = setting(
+        100, "Word embedding size (the vectors' dimension with --vectors).", "network", at_least=1
+    )
+    char_encoder: str = setting(
+        "cnn",
+        "Character encoder: BiLSTM (final states) or CNN (max-pooled).",
+        "network",
+        choices=CHAR_ENCODERS,
+    )
+    char_dim: int = setting(32, "Character embedding size.", "network", at_least=1)
+    char_units: int = setting(64, "Character BiLSTM units per direction.", "network", at_least=1)
+    char_filters: int = setting(100, "Character CNN filters.", "network", at_least=1)
+    char_kernel: int = setting(3, "Character CNN kernel width.", "network", at_least=1)
+    max_word_chars: int = setting(
+        24, "Longer words keep their first and last halves of this many characters.", "network", at_least=1
+    )
+    lstm_units: int = setting(128, "BiLSTM units per direction.", "network", at_least=1)
+    lstm_layers: int = setting(2, "Stacked BiLSTM layers.", "network", at_least=1)
+    dropout: float = setting(
+        0.33, "Dropout on the word representation and between layers.", "network", at_least=0, below=1
+    )
+    # 0.25: with 1, joint training cost 0.2-0.4 points of dev UPOS on EWT (docs/BENCHMARKS.md)
+    aux_weight: float = setting(
+        0.25, "Loss weight of each column after the first (which weighs 1).", "training", above=0
+    )
+    # a word seen n times becomes <unk> with p = alpha/(alpha+n); 1 beat 0.25 on EWT and on a
+    # 1,000-sentence slice of it, mostly on unseen words (docs/BENCHMARKS.md)
+    word_dropout: float = setting(
+        1.0, "Rare-word → <unk> replacement strength (alpha).", "training", at_least=0
+    )
+    # Adam; 0.001 learns the character encoders too slowly (docs/BENCHMARKS.md)
+    learning_rate: float = setting(0.003, "Adam learning rate.", "training", above=0)
+    lr_decay: float = setting(
+        0.5, "Learning-rate factor after an epoch without dev gain.", "training", above=0, at_most=1
+    )
+    clipnorm: float = setting(5.0, "Gradients are clipped to this norm.", "training", above=0)
+    # Polyak averaging over about this many epochs of updates; 0: the last weights
+    average_epochs: float = setting(
+        0.0,
+        "Score and keep the weights' moving average over about this many epochs (0: off).",
+        "training",
+        at_least=0,
+    )
+    epochs: int = setting(30, "Maximum number of epochs.", "training", at_least=1)
+    batch_size: int = setting(
+        0, "Sentences per batch; 0: about 125 batches an epoch, 8 to 32 each.", "training", at_least=0
+    )
+    patience: int = setting(
+        5, "Stop after this many epochs without dev gain (0: never).", "training", at_least=0
+    )
+    seed: int = setting(1, "Random seed: same seed, same data → same model.", "training")
+    freeze_embeddings: bool = setting(
+        False,
+        "Keep pretrained word embeddings fixed, or train them further.",
+        "vectors",
+        names=("--freeze-embeddings/--fine-tune-embeddings",),
+    )
+    extend_vocab: int = setting(
+        0, "Add up to N frequent pretrained words missing from the training data.", "vectors", at_least=0
+    )
+    dual_embeddings: bool = setting(
+        False,
+        "Train an embedding of the training words and feed the frozen "
+        "pretrained vectors of all words beside it.",
+        "vectors",
+    )
+    vectors: str = ""  # name of the pretrained vectors file the embeddings started from (recorded)
 
     def __post_init__(self):
         problems = []
-        problem = columns_problem(self.columns)
-        if problem:
-            problems.append(problem)
-        if self.feats_heads not in FEATS_HEADS:
-            problems.append(f"feats_heads must be one of {', '.join(FEATS_HEADS)}")
-        elif self.feats_heads == "split" and self.columns[:1] == ("feats",):
+        for name, option in options_of(ModelConfig).items():
+            value = getattr(self, name)
+            problems.append(
+                _type_problem(name, value, type(_DEFAULTS.get(name, value))) or option.problem(name, value)
+            )
+        if self.feats_heads == "split" and self.columns[:1] == ("feats",):
             problems.append("FEATS learnt per feature (feats_heads split) cannot be the first column")
-        if self.word_repr not in WORD_REPRS:
-            problems.append(f"word_repr must be one of {', '.join(WORD_REPRS)}")
-        if self.char_encoder not in CHAR_ENCODERS:
-            problems.append(f"char_encoder must be one of {', '.join(CHAR_ENCODERS)}")
-        for name in (
-            "min_count",
-            "word_dim",
-            "char_dim",
-            "char_units",
-            "char_filters",
-            "char_kernel",
-            "max_word_chars",
-            "lstm_units",
-            "lstm_layers",
-            "epochs",
-        ):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                problems.append(f"{name} must be a positive integer")
-        if not 0 <= self.dropout < 1 or not 0 <= self.word_dropout:
-            problems.append("dropout must be in [0, 1) and word_dropout >= 0")
-        if not self.aux_weight > 0:
-            problems.append("aux_weight must be positive")
-        if not self.learning_rate > 0 or not self.clipnorm > 0:
-            problems.append("learning_rate and clipnorm must be positive")
-        if not self.average_epochs >= 0:
-            problems.append("average_epochs must be >= 0 (0: no averaging)")
-        if not 0 < self.lr_decay <= 1:
-            problems.append("lr_decay must be in (0, 1]")
-        if not isinstance(self.extend_vocab, int) or self.extend_vocab < 0:
-            problems.append("extend_vocab must be a non-negative integer")
-        if not isinstance(self.batch_size, int) or self.batch_size < 0:
-            problems.append("batch_size must be a non-negative integer (0: automatic)")
-        if not isinstance(self.patience, int) or self.patience < 0:
-            problems.append("patience must be a non-negative integer")
+        problems = [p for p in problems if p]
         if problems:
             raise PostaggerError("invalid settings: " + "; ".join(problems))
 
@@ -109,6 +193,16 @@ class ModelConfig:
     def column(self) -> str:
         """The primary column: the one early stopping and confidences are about."""
         return self.columns[0]
+
+    def vectors_problem(self, vectors_given: bool) -> str | None:
+        """Why these settings cannot train with (or without) pretrained vectors, or None."""
+        if not vectors_given and (self.freeze_embeddings or self.extend_vocab or self.dual_embeddings):
+            return "freezing, extending or doubling the embeddings needs pretrained vectors (--vectors)"
+        if self.dual_embeddings and self.freeze_embeddings:
+            return "--dual-embeddings keeps a frozen copy already: leave out --freeze-embeddings"
+        if vectors_given and self.word_repr == "chars":
+            return "pretrained word vectors need a word embedding (--word-repr word or both)"
+        return None
 
     def ema_momentum(self, batches_per_epoch: int) -> float:
         """Momentum of the weights' moving average: a horizon of `average_epochs` epochs
@@ -138,25 +232,26 @@ class ModelConfig:
         data = {**ABSENT_MEANS, **data}
         if isinstance(data.get("columns"), list) and all(isinstance(c, str) for c in data["columns"]):
             data["columns"] = tuple(data["columns"])
-        defaults = cls()
         for name, value in data.items():
-            expected = type(getattr(defaults, name))
+            expected = type(_DEFAULTS[name])
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if type(value) is not expected:
+                data[name] = float(value)
+            elif _type_problem(name, value, expected):
                 raise ModelError(f"setting {name} has the wrong type ({value!r})", path)
-            data = {**data, name: value}
         try:
             return cls(**data)
         except PostaggerError as err:
             raise ModelError(err.message, path) from None
 
 
-def columns_problem(columns: tuple[str, ...] | list[str]) -> str | None:
-    """Why these columns cannot be learnt together, or None when they can."""
-    if not columns or any(c not in COLUMNS for c in columns) or len(set(columns)) < len(columns):
-        return f"expected distinct columns among {', '.join(COLUMNS)}, not {','.join(columns)!r}"
-    return None
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+
+
+def _type_problem(name: str, value: Any, expected: type) -> str | None:
+    """Why `value` is not of the setting's type (a float setting takes a whole number too)."""
+    if type(value) is expected or (expected is float and type(value) is int):
+        return None
+    return f"{name} must be of type {expected.__name__}, not {value!r}"
 
 
 def auto_batch_size(n_sentences: int) -> int:
@@ -166,3 +261,43 @@ def auto_batch_size(n_sentences: int) -> int:
     UPOS against 0.880 for 32); big ones train faster in batches of 32 (the shipped model).
     """
     return max(8, min(32, round(n_sentences / 125)))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The options of `postagger train` beyond the model's settings: where the data comes
+    from, where the model goes, how the run is carried out."""
+
+    dev: Optional[list[Path]] = setting(None, "Dev CoNLL-U file(s) for early stopping.", "data")
+    test: Optional[list[Path]] = setting(None, "Test file(s), scored into metrics.json.", "data")
+    vocab: Optional[Path] = setting(None, "Vocabulary JSON from `postagger vocab`.", "data")
+    vectors: Optional[Path] = setting(
+        None, "Pretrained vectors (.bin, .vec, .vec.gz) to start the word embeddings from.", "vectors"
+    )
+    strategy: str = setting(
+        "default",
+        "tf.distribute strategy: default device, mirrored (all local GPUs), "
+        "or multiworker (machines in TF_CONFIG).",
+        "training",
+        choices=STRATEGIES,
+        with_resume=True,
+    )
+    output: Optional[Path] = setting(None, "Model directory to write.", "output", names=("--output", "-o"))
+    resume: Optional[Path] = setting(
+        None,
+        "Continue the interrupted training in this model directory (nothing else given).",
+        "output",
+        with_resume=True,
+    )
+    logdir: Optional[Path] = setting(
+        None,
+        "Write TensorBoard scalars per epoch and the word-embedding projector files here.",
+        "output",
+        with_resume=True,
+    )
+    plot: Optional[Path] = setting(
+        None,
+        "Draw the learning curve into this PNG file at the end (needs matplotlib).",
+        "output",
+        with_resume=True,
+    )

@@ -12,70 +12,26 @@ import numpy as np
 from postagger.errors import PostaggerError
 
 
-def score(
-    gold: Iterable[list[str]],
-    predicted: Iterable[list[str]],
-    forms: Iterable[list[str]],
-    is_known: Callable[[str], bool] | None = None,
-    column: str = "upos",
-    top_confusions: int = 15,
-) -> dict:
-    """Compare tag sequences sentence by sentence.
-
-    Counts syntactic words only (the caller passes the words of integer-id lines).
-    `is_known` tells whether a form was seen in training; without it no OOV split is made.
-    The keys are named after the column: `upos`, `upos_oov`, ... for UPOS.
-    """
-    total = correct = oov = oov_correct = 0
-    gold_counts, pred_counts, hits = Counter(), Counter(), Counter()
-    confusions = Counter()
-    for g_tags, p_tags, words in zip(gold, predicted, forms, strict=True):
-        if not len(g_tags) == len(p_tags) == len(words):
-            raise ValueError("gold and predicted sentences differ in length")
-        for g, p, w in zip(g_tags, p_tags, words):
-            total += 1
+def tag_report(gold: Iterable[list[str]], predicted: Iterable[list[str]], top_confusions: int = 15) -> dict:
+    """Per-tag precision, recall, F1 and support of one column, and its most frequent
+    confusions (gold, predicted, count), from tag sequences sentence by sentence."""
+    gold_counts, pred_counts, hits, confusions = Counter(), Counter(), Counter(), Counter()
+    for g_tags, p_tags in zip(gold, predicted, strict=True):
+        for g, p in zip(g_tags, p_tags, strict=True):
             gold_counts[g] += 1
             pred_counts[p] += 1
-            ok = g == p
-            correct += ok
-            if ok:
+            if g == p:
                 hits[g] += 1
             else:
                 confusions[(g, p)] += 1
-            if is_known is not None and not is_known(w):
-                oov += 1
-                oov_correct += ok
     per_tag = {}
     for tag in sorted(set(gold_counts) | set(pred_counts)):
         precision = hits[tag] / pred_counts[tag] if pred_counts[tag] else 0.0
         recall = hits[tag] / gold_counts[tag] if gold_counts[tag] else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_tag[tag] = {
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "support": gold_counts[tag],
-        }
-    result = {
-        "column": column,
-        "tokens": total,
-        column: correct / total if total else 0.0,
-        "per_tag": per_tag,
-        "confusions": [
-            {"gold": g, "predicted": p, "count": n} for (g, p), n in confusions.most_common(top_confusions)
-        ],
-    }
-    if is_known is not None:
-        seen = total - oov
-        result.update(
-            {
-                "oov_tokens": oov,
-                f"{column}_oov": oov_correct / oov if oov else 0.0,
-                "seen_tokens": seen,
-                f"{column}_seen": (correct - oov_correct) / seen if seen else 0.0,
-            }
-        )
-    return result
+        per_tag[tag] = {"precision": precision, "recall": recall, "f1": f1, "support": gold_counts[tag]}
+    most = confusions.most_common(top_confusions)
+    return {"per_tag": per_tag, "confusions": [{"gold": g, "predicted": p, "count": n} for (g, p), n in most]}
 
 
 #: the universal features as the CoNLL 2018 shared task's evaluation script (conll18_ud_eval.py)
@@ -100,47 +56,64 @@ def universal_feats(feats: str) -> str:
     return "|".join(sorted(f for f in feats.split("|") if f.split("=", 1)[0] in UNIVERSAL_FEATURES))
 
 
-def column_scores(
+def accuracy_scores(
     gold: dict[str, list[list[str]]],
     predicted: dict[str, list[list[str]]],
     forms: list[list[str]],
     is_known: Callable[[str], bool] | None = None,
 ) -> dict:
-    """Accuracy (and with `is_known` on unseen and seen words) of every column given, and the
-    CoNLL 2018 metrics they allow: `feats` with feature order ignored, `ufeats` (universal
-    features only) when FEATS is given, `alltags` (UPOS, XPOS and UFeats all right) when
-    all three are. Keys: `xpos`, `xpos_oov`, `xpos_seen`, `ufeats`, ..."""
+    """The one place accuracy is computed (training's dev scores, metrics.json, `evaluate`).
 
-    def rows(tags: dict[str, list[list[str]]], metric: str) -> list[list]:
-        if metric == "feats":
-            return [[same_order_feats(t) for t in s] for s in tags["feats"]]
-        if metric == "ufeats":
-            return [[universal_feats(t) for t in s] for s in tags["feats"]]
-        if metric == "alltags":
-            ufeats = rows(tags, "ufeats")
-            return [list(zip(*triple)) for triple in zip(tags["upos"], tags["xpos"], ufeats)]
-        return tags[metric]
-
+    Counts syntactic words (the caller passes the words of integer-id lines): `tokens`, and
+    with `is_known` (whether a form was seen in training) `oov_tokens` and `seen_tokens`.
+    Then the accuracy of every column given (dicts column → tags of each sentence), and with
+    `is_known` on unseen and seen words, and the CoNLL 2018 metrics they allow: `feats` with
+    feature order ignored, `ufeats` (universal features only) when FEATS is given, `alltags`
+    (UPOS, XPOS and UFeats all right) when all three are. Keys: `upos`, `upos_oov`,
+    `upos_seen`, `xpos`, ..., `ufeats`, `alltags`. Sentences of different lengths raise
+    ValueError."""
     metrics = list(gold)
     if "feats" in gold:
         metrics.append("ufeats")
     if {"upos", "xpos", "feats"} <= set(gold):
         metrics.append("alltags")
-    result = {}
     known = [[is_known(w) for w in s] for s in forms] if is_known is not None else None
+    result: dict = {}
     for metric in metrics:
         pairs = [
             (g == p, k)
-            for gs, ps, ks in zip(rows(gold, metric), rows(predicted, metric), known or forms, strict=True)
+            for gs, ps, ks in zip(_rows(gold, metric), _rows(predicted, metric), known or forms, strict=True)
             for g, p, k in zip(gs, ps, ks, strict=True)
         ]
-        result[metric] = sum(ok for ok, _ in pairs) / len(pairs) if pairs else 0.0
+        if not result:
+            result["tokens"] = len(pairs)
+            if known is not None:
+                result["oov_tokens"] = sum(not k for _, k in pairs)
+                result["seen_tokens"] = len(pairs) - result["oov_tokens"]
+        result[metric] = _share(ok for ok, _ in pairs)
         if known is not None:
-            unseen = [ok for ok, k in pairs if not k]
-            seen = [ok for ok, k in pairs if k]
-            result[f"{metric}_oov"] = sum(unseen) / len(unseen) if unseen else 0.0
-            result[f"{metric}_seen"] = sum(seen) / len(seen) if seen else 0.0
+            result[f"{metric}_oov"] = _share(ok for ok, k in pairs if not k)
+            result[f"{metric}_seen"] = _share(ok for ok, k in pairs if k)
     return result
+
+
+def _share(right: Iterable[bool]) -> float:
+    """The share of true values (0 when there are none)."""
+    right = list(right)
+    return sum(right) / len(right) if right else 0.0
+
+
+def _rows(tags: dict[str, list[list[str]]], metric: str) -> list[list]:
+    """What `metric` compares, word by word: a column's tags, FEATS in a canonical order,
+    universal features only, or (UPOS, XPOS, UFeats) triples."""
+    if metric == "feats":
+        return [[same_order_feats(t) for t in s] for s in tags["feats"]]
+    if metric == "ufeats":
+        return [[universal_feats(t) for t in s] for s in tags["feats"]]
+    if metric == "alltags":
+        ufeats = _rows(tags, "ufeats")
+        return [list(zip(*triple)) for triple in zip(tags["upos"], tags["xpos"], ufeats)]
+    return tags[metric]
 
 
 #: confidence buckets for calibration: [0, 0.5), [0.5, 0.6), ..., [0.99, 1]
@@ -194,7 +167,7 @@ def evaluate_files(
     With `predicted_paths`, the words of both must match sentence by sentence; the model
     (when given) then only supplies the training vocabulary for the OOV split. `columns`
     are the columns to score (default: the model's; UPOS without a model): each is scored
-    (see `column_scores`); per-tag scores, confusions and calibration (when the model tags)
+    (see `accuracy_scores`); per-tag scores, confusions and calibration (when the model tags)
     are about the first.
     """
     from postagger.conllu_io import check_tags, read_treebank
@@ -216,18 +189,16 @@ def evaluate_files(
     if predicted_paths:
         predicted = _aligned_predictions(gold, list(read_treebank(predicted_paths)), columns)
     else:
-        from postagger.modeldir import load_network
         from postagger.tagger import Tagger
 
-        tagged = Tagger(info, load_network(info)).tag_forms(forms, top_k=1)
-        predicted = {c: [cols[c] for cols, _ in tagged] for c in columns}
-        confidences = [best[0][1] for _, scores in tagged for best in scores]
-    is_known = info.vocab.is_known if info else None
-    result = score(gold_tags[column], predicted[column], forms, is_known, column)
-    result["columns"] = columns
-    result.update(column_scores(gold_tags, predicted, forms, is_known))
+        tagged = Tagger.from_info(info).tag_sentences(forms, top_k=1)
+        predicted = {c: [t.tags[c] for t in tagged] for c in columns}
+    result = {"column": column, "columns": columns}
+    result.update(accuracy_scores(gold_tags, predicted, forms, info.vocab.is_known if info else None))
+    result.update(tag_report(gold_tags[column], predicted[column]))
     result["confusion_matrix"] = confusion_matrix(gold_tags[column], predicted[column])
     if not predicted_paths:
+        confidences = [best[0][1] for t in tagged for best in t.scores]
         correct = [g == p for gs, ps in zip(gold_tags[column], predicted[column]) for g, p in zip(gs, ps)]
         result["calibration"] = calibration(confidences, correct)
     if info is not None:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from postagger.conllu_io import (
     Block,
@@ -24,6 +24,9 @@ from postagger.conllu_io import (
     read_blocks,
 )
 from postagger.text import Token, Tokenizer
+
+if TYPE_CHECKING:  # decoding imports NumPy, which the CLI must not import before `tag` runs
+    from postagger.decoding import TaggedSentence
 
 
 class InputFormat(str, enum.Enum):
@@ -111,7 +114,7 @@ def _paragraphs(lines: list[str]) -> Iterator[str]:
 class Writer:
     """Writes tagged items in one output format, numbering new CoNLL-U sentences.
 
-    Tags come as a dict column → tags: CoNLL-U fills every column, tsv has a column each
+    Tags come as a `TaggedSentence` (a dict column → tags): CoNLL-U fills every column, tsv has a column each
     after the word (in the model's order), jsonl has `tags` (the first column's) and a field
     per further column ("xpos", "feats"), inline writes word/tag with the first column.
 
@@ -137,8 +140,9 @@ class Writer:
         self.sent_ids = sent_ids
         self.count = 0
 
-    def write(self, item: Item, columns: dict[str, list[str]], scores: list | None = None) -> None:
+    def write(self, item: Item, tagged: TaggedSentence) -> None:
         fmt, out = self.fmt, self.stream
+        columns, scores = tagged.tags, tagged.scores
         tags = columns[self.column]
         if fmt is OutputFormat.conllu:
             misc = self._misc(scores)

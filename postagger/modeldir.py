@@ -6,7 +6,9 @@
     tokenizer.json   tokenization rules learned from the training treebank
     metrics.json     dev (and test) scores
     weights.npz      the weights as plain NumPy arrays named "<layer>/<index>": read by the
-                     NumPy engine directly and by the Keras engine into a rebuilt network
+                     NumPy and ONNX engines directly and by the Keras engine into a rebuilt
+                     network (`postagger.engines` builds each; this module only reads and
+                     writes the files)
 
 Directories written before weights.npz became the only weights file hold `model.keras`
 (Keras's weights file) instead or as well; the Keras engine still reads it when there is no
@@ -24,6 +26,7 @@ from pathlib import Path
 from postagger.atomic import atomic_directory
 from postagger.config import ModelConfig
 from postagger.errors import ModelError, PostaggerError
+from postagger.jsonfile import read_json_object
 from postagger.text import TokenizerRules
 from postagger.vocab import Vocabulary
 
@@ -71,15 +74,7 @@ def default_model_dir(package_dir: Path = PACKAGE_DIR) -> Path:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError("missing from the model directory", path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelError(f"damaged or truncated ({err})", path) from None
-    if not isinstance(data, dict):
-        raise ModelError("damaged: expected a JSON object", path)
-    return data
+    return read_json_object(path, "missing from the model directory", "damaged or truncated", ModelError)
 
 
 def load_model_info(path: str | Path | None) -> ModelInfo:
@@ -129,14 +124,17 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
 
 def save_model_dir(
     path: str | Path,
-    model,
+    weights: dict,
     config: ModelConfig,
     vocab: Vocabulary,
     rules: TokenizerRules,
     metrics: dict,
     provenance: dict,
 ) -> None:
-    """Write a complete model directory atomically (an existing one is replaced whole)."""
+    """Write a complete model directory atomically (an existing one is replaced whole);
+    `weights` are the network's arrays by "<layer>/<index>" (`postagger.model.weight_arrays`)."""
+    import numpy as np
+
     from postagger import __version__
 
     def dump(data) -> str:
@@ -153,34 +151,8 @@ def save_model_dir(
         (tmp / "vocab.json").write_text(dump(vocab.to_json()), encoding="utf-8")
         (tmp / "tokenizer.json").write_text(dump(rules.to_json()), encoding="utf-8")
         (tmp / "metrics.json").write_text(dump(metrics), encoding="utf-8")
-        save_weight_arrays(tmp / WEIGHTS_FILE, model)
-
-
-def save_weight_arrays(path: Path, model) -> None:
-    """The weights as plain NumPy arrays by layer/variable name, for tagging without TensorFlow."""
-    import numpy as np
-
-    from postagger.atomic import atomic_output
-    from postagger.inference import weight_arrays
-
-    with atomic_output(path, binary=True) as stream:
-        np.savez(stream, **weight_arrays(model))
-
-
-def load_network(info: ModelInfo, engine: str = "auto"):
-    """The network for tagging, from weights.npz: "numpy" (NumPy alone) or "onnx" (NumPy for
-    the word representations, ONNX Runtime for the BiLSTM layers and heads); or the Keras
-    model ("keras"). "auto" is onnx when onnxruntime and onnx are installed, else numpy, and
-    keras for an older directory with model.keras only."""
-    from postagger import onnx_engine
-
-    npz = info.path / WEIGHTS_FILE
-    if engine == "onnx":
-        onnx_engine.require()
-    if engine in ("numpy", "onnx") or (engine == "auto" and npz.is_file()):
-        use_onnx = engine == "onnx" or (engine == "auto" and onnx_engine.available())
-        return _load_numpy(info, npz, use_onnx)
-    return load_keras_network(info)
+        with open(tmp / WEIGHTS_FILE, "wb") as stream:
+            np.savez(stream, **weights)
 
 
 def read_weight_arrays(npz: Path) -> dict:
@@ -196,57 +168,18 @@ def read_weight_arrays(npz: Path) -> dict:
         raise ModelError(f"damaged or truncated ({type(err).__name__}: {err})", npz) from None
 
 
-def _load_numpy(info: ModelInfo, npz: Path, onnx: bool = False):
-    from postagger.inference import NumpyNetwork
-
-    arrays = read_weight_arrays(npz)
-    try:
-        network = NumpyNetwork(info.config, arrays, onnx)
-    except (KeyError, ValueError, IndexError) as err:
-        raise ModelError(f"weights do not fit this config ({type(err).__name__}: {err})", npz) from None
-    vocab = info.vocab
-    expected = {"words": len(vocab.words), "chars": len(vocab.chars)}
-    expected.update({name: len(vocab.tagsets[head]) for head, name in vocab.output_names.items()})
-    sizes = network.sizes()
-    if sizes != {k: v for k, v in expected.items() if k in sizes or k.startswith("tags")}:
-        raise ModelError(f"weights of sizes {sizes} do not belong to this vocabulary {expected}", npz)
-    return network
-
-
-def load_keras_network(info: ModelInfo):
-    """Rebuild the network from the config and read its weights (no code deserialisation)."""
-    from postagger.model import build_model
-
-    model = build_model(info.config, info.vocab)
-    path = info.weights_path
-    if path.name == WEIGHTS_FILE:
-        set_weight_arrays(model, read_weight_arrays(path), path)
-        return model
-    try:
-        model.load_weights(path)
-    except Exception as err:  # Keras raises many types for damaged or mismatched files
-        raise ModelError(
-            f"cannot read the weights ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
-            "the file is damaged or does not belong to this config and vocabulary",
-            path,
-        ) from None
-    return model
-
-
-def set_weight_arrays(model, arrays: dict, source: Path) -> None:
-    """Give a Keras model the weights saved by `save_weight_arrays`, checking every shape."""
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        values = []
-        for i, variable in enumerate(layer.weights):
-            value = arrays.get(f"{layer.name}/{i}")
-            if value is None or tuple(value.shape) != tuple(variable.shape):
-                found = "missing" if value is None else f"of shape {tuple(value.shape)}"
-                raise ModelError(
-                    f"weights {layer.name}/{i} {found}, the network needs {tuple(variable.shape)}: "
-                    "they do not belong to this config and vocabulary",
-                    source,
-                )
-            values.append(value)
-        layer.set_weights(values)
+def describe(info: ModelInfo) -> dict:
+    """What a model is, as `postagger info --json` prints it: treebank, tag set, sizes,
+    scores, settings, provenance and the directory's size in bytes."""
+    return {
+        "path": str(info.path),
+        "treebank": info.provenance.get("treebank"),
+        "column": info.config.column,
+        "columns": list(info.config.columns),
+        "tags": info.vocab.tag_names(),
+        "vocabulary": info.vocab.summary(),
+        "config": info.config.to_json(),
+        "metrics": {k: v for k, v in info.metrics.items() if k != "history"},
+        "provenance": info.provenance,
+        "size_bytes": sum(f.stat().st_size for f in info.path.iterdir() if f.is_file()),
+    }

@@ -81,7 +81,7 @@ class TokenizerRules:
         )
 
 
-def _surface_tokens(sentence: Sentence) -> list[tuple[str, list[str], bool]]:
+def surface_tokens(sentence: Sentence) -> list[tuple[str, list[str], bool]]:
     """(surface form, its words, space after) for each surface token of a treebank sentence."""
     ranges = {m.first: m for m in sentence.multiword}
     tokens = []
@@ -101,73 +101,90 @@ def _surface_tokens(sentence: Sentence) -> list[tuple[str, list[str], bool]]:
 
 def learn_rules(sentences: Iterable[Sentence]) -> TokenizerRules:
     """Learn the tokenization of a treebank from its multiword tokens and SpaceAfter=No marks."""
-    plain = Counter()  # lower-cased surface tokens that are single words
-    mwt = defaultdict(Counter)  # lower surface -> Counter of word splits
-    clitics = {
-        "suffix": defaultdict(lambda: [set(), Counter()]),
-        "prefix": defaultdict(lambda: [set(), Counter()]),
-    }
-    inside = defaultdict(Counter)  # char between letters -> {"kept": n, "split": n}
-    abbreviations = Counter()
+    counts = _Evidence()
     for sentence in sentences:
-        tokens = _surface_tokens(sentence)
+        counts.add(surface_tokens(sentence))
+    return counts.rules()
+
+
+class _Evidence:
+    """What a treebank's surface tokens show about its tokenization, counted token by token."""
+
+    def __init__(self):
+        self.plain = Counter()  # lower-cased surface tokens that are single words
+        self.mwt = defaultdict(Counter)  # lower surface -> Counter of word splits
+        self.clitics = {
+            "suffix": defaultdict(lambda: [set(), Counter()]),
+            "prefix": defaultdict(lambda: [set(), Counter()]),
+        }
+        self.inside = defaultdict(Counter)  # char between letters -> {"kept": n, "split": n}
+        self.abbreviations = Counter()
+
+    def add(self, tokens: list[tuple[str, list[str], bool]]) -> None:
+        """A sentence's surface tokens: (form, words, space after)."""
         for form, words, _ in tokens:
-            low = form.lower()
-            if len(words) == 1:
-                plain[low] += 1
-                if len(low) > 1 and low.endswith(".") and any(c.isalpha() for c in low):
-                    abbreviations[low] += 1
-                for a, c, b in zip(low, low[1:], low[2:]):
-                    if is_punct(c) and a.isalnum() and b.isalnum():
-                        inside[c]["kept"] += 1
-            else:
-                mwt[low][tuple(w.lower() for w in words)] += 1
-                if len(words) == 2 and "".join(words).lower() == low:
-                    host, clitic = words[0].lower(), words[1].lower()
-                    # the side that varies is the host: "do"+"n't", "did"+"n't"
-                    clitics["suffix"][clitic][0].add(host)
-                    clitics["suffix"][clitic][1]["mwt"] += 1
-                    clitics["prefix"][host][0].add(clitic)
-                    clitics["prefix"][host][1]["mwt"] += 1
+            self._token(form.lower(), words)
         for (a, _, a_space), (b, _, b_space), (c, _, _) in zip(tokens, tokens[1:], tokens[2:]):
             # "Al" "-" "Zaman" written "Al-Zaman": the treebank splits "-" between letters
             if not a_space and not b_space and len(b) == 1 and is_punct(b):
                 if a[-1].isalnum() and c[0].isalnum():
-                    inside[b]["split"] += 1
+                    self.inside[b]["split"] += 1
         for (a, _, a_space), (b, _, _) in zip(tokens, tokens[1:]):
             if a_space:
                 continue
             if a[-1].isalpha() and is_punct(b[0]) and len(b) > 1 and b[1:].isalpha():
-                clitics["suffix"][b.lower()][0].add(a.lower())
-                clitics["suffix"][b.lower()][1]["token"] += 1
+                self.clitics["suffix"][b.lower()][0].add(a.lower())
+                self.clitics["suffix"][b.lower()][1]["token"] += 1
             if b[0].isalpha() and is_punct(a[-1]) and len(a) > 1 and a[:-1].isalpha():
-                clitics["prefix"][a.lower()][0].add(b.lower())
-                clitics["prefix"][a.lower()][1]["token"] += 1
-    rules = TokenizerRules()
-    rules.abbreviations = {a for a, n in abbreviations.items() if n >= 2 and len(a) <= 10}
-    for char, counts in inside.items():
-        if counts["split"] > counts["kept"]:
-            rules.split_inside.add(char)
-    for surface, splits in mwt.items():
-        words, n = splits.most_common(1)[0]
-        if n >= 2 and n >= plain[surface]:
-            rules.multiword[surface] = list(words)
-    for kind, table in (("suffix", rules.suffixes), ("prefix", rules.prefixes)):
-        for clitic, (hosts, counts) in clitics[kind].items():
-            if kind == "prefix":
-                # "could" + "n't" is explained by the suffix already
-                hosts = {h for h in hosts if h not in rules.suffixes}
-            if len(hosts) < _MIN_HOSTS:
-                continue
-            # precision: how often a word with this ending/beginning was split in training
-            unsplit = sum(
-                n
-                for w, n in plain.items()
-                if len(w) > len(clitic) and (w.endswith(clitic) if kind == "suffix" else w.startswith(clitic))
-            )
-            if counts["mwt"] + counts["token"] >= unsplit:
-                table[clitic] = counts["mwt"] >= counts["token"]
-    return rules
+                self.clitics["prefix"][a.lower()][0].add(b.lower())
+                self.clitics["prefix"][a.lower()][1]["token"] += 1
+
+    def _token(self, low: str, words: list[str]) -> None:
+        if len(words) == 1:
+            self.plain[low] += 1
+            if len(low) > 1 and low.endswith(".") and any(c.isalpha() for c in low):
+                self.abbreviations[low] += 1
+            for a, c, b in zip(low, low[1:], low[2:]):
+                if is_punct(c) and a.isalnum() and b.isalnum():
+                    self.inside[c]["kept"] += 1
+            return
+        self.mwt[low][tuple(w.lower() for w in words)] += 1
+        if len(words) == 2 and "".join(words).lower() == low:
+            host, clitic = words[0].lower(), words[1].lower()
+            # the side that varies is the host: "do"+"n't", "did"+"n't"
+            self.clitics["suffix"][clitic][0].add(host)
+            self.clitics["suffix"][clitic][1]["mwt"] += 1
+            self.clitics["prefix"][host][0].add(clitic)
+            self.clitics["prefix"][host][1]["mwt"] += 1
+
+    def rules(self) -> TokenizerRules:
+        rules = TokenizerRules()
+        rules.abbreviations = {a for a, n in self.abbreviations.items() if n >= 2 and len(a) <= 10}
+        for char, counts in self.inside.items():
+            if counts["split"] > counts["kept"]:
+                rules.split_inside.add(char)
+        for surface, splits in self.mwt.items():
+            words, n = splits.most_common(1)[0]
+            if n >= 2 and n >= self.plain[surface]:
+                rules.multiword[surface] = list(words)
+        for kind, table in (("suffix", rules.suffixes), ("prefix", rules.prefixes)):
+            for clitic, (hosts, counts) in self.clitics[kind].items():
+                if kind == "prefix":
+                    # "could" + "n't" is explained by the suffix already
+                    hosts = {h for h in hosts if h not in rules.suffixes}
+                if len(hosts) >= _MIN_HOSTS and counts["mwt"] + counts["token"] >= self._unsplit(
+                    kind, clitic
+                ):
+                    table[clitic] = counts["mwt"] >= counts["token"]
+        return rules
+
+    def _unsplit(self, kind: str, clitic: str) -> int:
+        """How often a word with this ending (beginning) was left whole in training."""
+        return sum(
+            n
+            for w, n in self.plain.items()
+            if len(w) > len(clitic) and (w.endswith(clitic) if kind == "suffix" else w.startswith(clitic))
+        )
 
 
 class Tokenizer:
@@ -178,6 +195,11 @@ class Tokenizer:
         self._suffixes = sorted(self.rules.suffixes, key=len, reverse=True)
         self._prefixes = sorted(self.rules.prefixes, key=len, reverse=True)
         self._chunks: dict[str, tuple[Token, ...]] = {}  # see _chunk_tokens
+
+    @property
+    def kept_chunks(self) -> int:
+        """How many chunks' tokens are kept (at most `CHUNK_CACHE`; see `_chunk_tokens`)."""
+        return len(self._chunks)
 
     def sentences(self, text: str) -> Iterator[list[Token]]:
         """Sentences of a text; blank lines always end a sentence."""

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from postagger.backend import load_tensorflow
-from postagger.config import ModelConfig
+from postagger.config import STRATEGIES, ModelConfig
 from postagger.conllu_io import Sentence, check_tags, read_treebank
 from postagger.errors import EXIT_INTERRUPTED, PostaggerError
-from postagger.evaluate import column_scores, score
-from postagger.text import TokenizerRules, learn_rules
+from postagger.evaluate import accuracy_scores
+from postagger.modeldir import ModelInfo
+from postagger.text import learn_rules
 from postagger.vocab import Vocabulary, build_vocabulary
 
 #: progress(event, data) with events "epoch_start", "batch", "epoch_end"
@@ -101,6 +102,7 @@ def train(
     dev_paths: Sequence[str | Path],
     output: str | Path,
     config: ModelConfig,
+    *,
     vocab: Vocabulary | None = None,
     test_paths: Sequence[str | Path] = (),
     command: str = "",
@@ -123,6 +125,11 @@ def train(
     Returns the metrics written to metrics.json. Raises `TrainingInterrupted` on Ctrl-C,
     after the best model so far has been saved; `resume(output)` then continues the run.
     """
+    problem = config.vectors_problem(vectors is not None)  # before any data is read
+    if problem:
+        raise PostaggerError(problem)
+    if strategy not in STRATEGIES:
+        raise PostaggerError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
     notify = progress or (lambda event, data: None)
     train_bank = Treebank.read(train_paths, config.columns)
     dev_bank = Treebank.read(dev_paths, config.columns)
@@ -133,7 +140,6 @@ def train(
         )
     else:
         _check_vocabulary(vocab, config, train_bank)
-    embeddings = None
     provenance = {
         "treebank": _treebank_name(train_paths),
         "data": {"train": train_bank.files, "dev": dev_bank.files},
@@ -141,31 +147,28 @@ def train(
         "seed": config.seed,
         "command": command,
     }
-    if vectors is None and (config.freeze_embeddings or config.extend_vocab or config.dual_embeddings):
-        raise PostaggerError(
-            "freezing, extending or doubling the embeddings needs pretrained vectors (--vectors)"
-        )
-    if config.dual_embeddings and config.freeze_embeddings:
-        raise PostaggerError("--dual-embeddings keeps a frozen copy already: leave out --freeze-embeddings")
+    embeddings = None
     if vectors is not None:
-        from postagger.vectors import align, fingerprint
-
-        if config.word_repr == "chars":
-            raise PostaggerError("pretrained word vectors need a word embedding (--word-repr word or both)")
-        alignment = align(vocab, vectors, config.extend_vocab, config.seed)
-        vocab, embeddings = alignment.vocab, alignment.matrix
-        config = dataclasses.replace(config, word_dim=alignment.coverage["dim"], vectors=Path(vectors).name)
-        provenance["vectors"] = {**fingerprint(vectors), "coverage": alignment.coverage}
-        notify("vectors_coverage", alignment.coverage)
-    run = _Run(
-        Path(output), config, vocab, learn_rules(train_bank.sentences), train_bank, dev_bank,
-        {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)},
-        provenance, strategy, logdir,
+        config, vocab, embeddings = _start_from_vectors(vectors, config, vocab, provenance, notify)
+    paths = {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)}
+    trainer = Trainer(
+        output=Path(output), info=ModelInfo(Path(output), config, vocab, learn_rules(train_bank.sentences)),
+        train_bank=train_bank, dev_bank=dev_bank, data_paths=paths, provenance=provenance,
+        strategy=strategy, logdir=logdir, progress=notify, embeddings=embeddings,
     )  # fmt: skip
-    return run.execute(notify, embeddings=embeddings)
+    return trainer.fit()
 
 
-STRATEGIES = ("default", "mirrored", "multiworker")
+def _start_from_vectors(vectors, config: ModelConfig, vocab: Vocabulary, provenance: dict, notify):
+    """(config, vocabulary, embedding matrix) aligned with pretrained vectors; their
+    fingerprint and coverage go into the provenance and to the progress callback."""
+    from postagger.vectors import align, fingerprint
+
+    alignment = align(vocab, vectors, config.extend_vocab, config.seed)
+    config = dataclasses.replace(config, word_dim=alignment.coverage["dim"], vectors=Path(vectors).name)
+    provenance["vectors"] = {**fingerprint(vectors), "coverage": alignment.coverage}
+    notify("vectors_coverage", alignment.coverage)
+    return config, alignment.vocab, alignment.matrix
 
 
 def distribution_strategy(name: str):
@@ -213,11 +216,13 @@ def resume(
         if [_sha256_or_error(p) for p in paths[split]] != recorded:
             raise PostaggerError(f"the {split} data changed since the run started; cannot resume", output)
     columns = info.config.columns
-    run = _Run(
-        output, info.config, info.vocab, info.rules, Treebank.read(paths["train"], columns),
-        Treebank.read(paths["dev"], columns), paths, info.provenance, strategy, logdir,
+    trainer = Trainer(
+        output=output, info=info, train_bank=Treebank.read(paths["train"], columns),
+        dev_bank=Treebank.read(paths["dev"], columns), data_paths=paths, provenance=info.provenance,
+        strategy=strategy, logdir=logdir, progress=progress,
     )  # fmt: skip
-    return run.execute(progress or (lambda event, data: None), state=state)
+    trainer.restore(state)
+    return trainer.fit()
 
 
 def _absolute(paths: Sequence[str | Path]) -> list[str]:
@@ -231,187 +236,254 @@ def _sha256_or_error(path: str) -> str:
         raise PostaggerError("training file is gone; cannot resume", path) from None
 
 
-@dataclass
-class _Run:
-    """One training run: everything the epoch loop needs, and its resumable state."""
+class Trainer:
+    """One training run in small steps: `restore` (a saved state), `run_epoch`,
+    `score_dev`, `checkpoint` (history, best model or learning-rate decay), `finish` (final
+    scores); `fit` runs them with early stopping on the primary column's dev accuracy and
+    saves the state to resume from after each epoch. The best model so far is in `output`
+    after every improving epoch."""
 
-    output: Path
-    config: ModelConfig
-    vocab: Vocabulary
-    rules: TokenizerRules
-    train_bank: Treebank
-    dev_bank: Treebank
-    data_paths: dict
-    provenance: dict
-    strategy_name: str = "default"
-    logdir: str | Path | None = None
-
-    def execute(self, notify: ProgressCallback, embeddings=None, state: dict | None = None) -> dict:
-        tf, keras = load_tensorflow()
-        from postagger.batching import (
-            drop_words,
-            encode_sentence,
-            keep_probabilities,
-            length_batches,
-            length_groups,
-        )
+    def __init__(
+        self,
+        *,
+        output: Path,
+        info: ModelInfo,
+        train_bank: Treebank,
+        dev_bank: Treebank,
+        data_paths: dict,
+        provenance: dict,
+        strategy: str = "default",
+        logdir: str | Path | None = None,
+        progress: ProgressCallback | None = None,
+        embeddings: np.ndarray | None = None,
+    ):
+        """`info` holds the config, vocabularies and tokenizer rules to train with (its
+        path is `output`); `embeddings` the pretrained word embedding matrix, if any."""
+        tf, self.keras = load_tensorflow()
+        from postagger.batching import encode_sentence, keep_probabilities, length_groups
+        from postagger.engines import keras_tagger_network
         from postagger.model import build_model, compile_model
-        from postagger.modeldir import save_model_dir
 
+        self.output, self.info, self.config, self.vocab = output, info, info.config, info.vocab
+        self.dev_bank, self.data_paths, self.provenance = dev_bank, data_paths, provenance
+        self.notify = progress or (lambda event, data: None)
+        self.started, self.seconds_before = time.monotonic(), 0.0
         config, vocab = self.config, self.vocab
-        started = time.monotonic()
-        keras.utils.set_random_seed(config.seed)
+        self.keras.utils.set_random_seed(config.seed)
         tf.config.experimental.enable_op_determinism()
-        rng = np.random.default_rng(config.seed)
-        max_chars = config.max_word_chars
-        train_data = [
-            encode_sentence(s.forms, vocab, max_chars, vocab.head_tags(s)) for s in self.train_bank.sentences
+        self.rng = np.random.default_rng(config.seed)
+        self.train_data = [
+            encode_sentence(s.forms, vocab, config.max_word_chars, vocab.head_tags(s))
+            for s in train_bank.sentences
         ]
-        outputs = vocab.output_names
-        dev_data = [encode_sentence(s.forms, vocab, max_chars) for s in self.dev_bank.sentences]
-        keep = keep_probabilities(vocab, config.word_dropout)
-        strategy = distribution_strategy(self.strategy_name)
-        self.provenance["strategy"] = {"name": self.strategy_name, "replicas": strategy.num_replicas_in_sync}
-        n_batches = len(length_groups([len(s.words) for s in train_data], config.batch_size))
-        with strategy.scope():
-            model = build_model(config, vocab, embeddings)
-            compile_model(model, config, vocab, n_batches)
-            model.optimizer.build(model.trainable_variables)
-        averaged = _AveragedWeights(model, keras) if config.average_epochs > 0 else None
-        export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
+        self.keep = keep_probabilities(vocab, config.word_dropout)
+        distribution = distribution_strategy(strategy)
+        self.provenance["strategy"] = {"name": strategy, "replicas": distribution.num_replicas_in_sync}
+        self.batches = len(length_groups([len(s.words) for s in self.train_data], config.batch_size))
+        with distribution.scope():
+            self.model = build_model(config, vocab, embeddings)
+            compile_model(self.model, config, vocab, self.batches)
+            self.model.optimizer.build(self.model.trainable_variables)
+            self.network = keras_tagger_network(self.model, info)  # dev scoring, on the model's weights
+        self.averaged = AveragedWeights(self.model, self.keras) if config.average_epochs > 0 else None
+        self.export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
+        self.best, self.history, self.first_epoch = {"dev": -1.0, "epoch": 0}, [], 1
+        self.board = _summary_writer(tf, logdir) if logdir is not None else None
+        self.logdir = logdir
 
-        best, history, first_epoch, seconds_before = {"dev": -1.0, "epoch": 0}, [], 1, 0.0
-        if state is not None:
-            arrays = np.load(self.output / STATE_ARRAYS)
-            for i, variable in enumerate(model.variables):
-                variable.assign(arrays[f"model_{i}"])
-            for i, variable in enumerate(model.optimizer.variables):
-                variable.assign(arrays[f"optimizer_{i}"])
-            rng.bit_generator.state = state["rng"]
-            best, history = state["best"], state["history"]
-            first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
-            from postagger.modeldir import WEIGHTS_FILE, read_weight_arrays, set_weight_arrays
+    def elapsed(self) -> float:
+        """Seconds of training so far, those of an interrupted run included."""
+        return self.seconds_before + time.monotonic() - self.started
 
-            saved = self.output / WEIGHTS_FILE
-            set_weight_arrays(export, read_weight_arrays(saved), saved)
+    def restore(self, state: dict) -> None:
+        """Continue from the state an interrupted run saved after its last finished epoch."""
+        from postagger.model import set_weight_arrays
+        from postagger.modeldir import WEIGHTS_FILE, read_weight_arrays
 
-        def elapsed() -> float:
-            return seconds_before + time.monotonic() - started
+        arrays = np.load(self.output / STATE_ARRAYS)
+        for i, variable in enumerate(self.model.variables):
+            variable.assign(arrays[f"model_{i}"])
+        for i, variable in enumerate(self.model.optimizer.variables):
+            variable.assign(arrays[f"optimizer_{i}"])
+        self.rng.bit_generator.state = state["rng"]
+        self.best, self.history = state["best"], state["history"]
+        self.first_epoch, self.seconds_before = state["epoch"] + 1, state["seconds"]
+        saved = self.output / WEIGHTS_FILE
+        set_weight_arrays(self.export, read_weight_arrays(saved), saved)
 
-        epoch = first_epoch - 1
-        board = _summary_writer(tf, self.logdir) if self.logdir is not None else None
-        try:
-            for epoch in range(first_epoch, config.epochs + 1):
-                if epoch - best["epoch"] > config.patience > 0:
-                    break  # resumed right where the interrupted run would have stopped
-                notify("epoch_start", {"epoch": epoch, "epochs": config.epochs, "batches": n_batches})
-                losses = []
-                for batch in length_batches(train_data, config.batch_size, rng):
-                    words = drop_words(batch.words, keep, rng)
-                    result = model.train_on_batch(
-                        {"words": words, "chars": batch.chars},
-                        {name: batch.tags[head] for head, name in outputs.items()},
-                        sample_weight={name: batch.weights for name in outputs.values()},
-                        return_dict=True,
-                    )
-                    losses.append(float(result["loss"]))
-                    notify("batch", {"loss": float(np.mean(losses[-50:]))})
-                if averaged is not None:
-                    averaged.swap_in()  # dev scoring and the saved model use the averaged weights
-                dev_predicted = _predict(model, dev_data, vocab)
-                dev_columns = {c: _accuracy(dev_predicted[c], self.dev_bank.tags(c)) for c in config.columns}
-                dev_acc = dev_columns[config.column]  # the primary column picks the best epoch
-                improved = dev_acc > best["dev"]
-                learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-                history.append(
-                    {
-                        "epoch": epoch,
-                        "loss": float(np.mean(losses)),
-                        "dev": dev_acc,
-                        **({"dev_columns": dev_columns} if len(dev_columns) > 1 else {}),
-                        "learning_rate": learning_rate,
-                        "seconds": round(elapsed(), 1),  # since the start, dev scoring included
-                    }
-                )
-                if improved:
-                    best = {"dev": dev_acc, "epoch": epoch}
-                    export.set_weights(model.get_weights())
-                    metrics = {
-                        "complete": False,
-                        "best_epoch": epoch,
-                        "dev": dev_columns,
-                        "history": history,
-                    }
-                    self.provenance["trained"] = _training_record(elapsed(), epoch, epoch)
-                    save_model_dir(self.output, export, config, vocab, self.rules, metrics, self.provenance)
-                else:
-                    model.optimizer.learning_rate = learning_rate * config.lr_decay
-                if averaged is not None:
-                    averaged.swap_out()
-                self._save_state(model, rng, epoch, best, history, elapsed())
-                if board is not None:
-                    with board.as_default(step=epoch):
-                        tf.summary.scalar("loss", history[-1]["loss"])
-                        for c, accuracy in dev_columns.items():
-                            tf.summary.scalar(f"dev_accuracy/{c}", accuracy)
-                        tf.summary.scalar("learning_rate", learning_rate)
-                    board.flush()
-                notify("epoch_end", {**history[-1], "best": improved})
-                if epoch - best["epoch"] >= config.patience > 0:
-                    break
-        except KeyboardInterrupt:
-            if best["epoch"] == 0:
-                raise TrainingInterrupted(
-                    "training interrupted before the first epoch ended; nothing saved"
-                ) from None
-            raise TrainingInterrupted(
-                f"training interrupted; the best model so far (epoch {best['epoch']}, "
-                f"dev {config.column} {best['dev']:.4f}) is in {self.output}; "
-                f"`postagger train --resume {self.output}` continues"
-            ) from None
+    def run_epoch(self, epoch: int) -> float:
+        """One pass over the training data in shuffled batches; the mean loss."""
+        from postagger.batching import drop_words, length_batches
 
-        # Final scores with the best weights, written with the complete model directory
-        # (which no longer holds the training state).
+        outputs = self.vocab.output_names
+        self.notify("epoch_start", {"epoch": epoch, "epochs": self.config.epochs, "batches": self.batches})
+        losses = []
+        for batch in length_batches(self.train_data, self.config.batch_size, self.rng):
+            words = drop_words(batch.words, self.keep, self.rng)
+            result = self.model.train_on_batch(
+                {"words": words, "chars": batch.chars},
+                {name: batch.tags[head] for head, name in outputs.items()},
+                sample_weight={name: batch.weights for name in outputs.values()},
+                return_dict=True,
+            )
+            losses.append(float(result["loss"]))
+            self.notify("batch", {"loss": float(np.mean(losses[-50:]))})
+        return float(np.mean(losses))
+
+    def score_dev(self) -> dict[str, float]:
+        """Dev accuracy of every column with the current weights (their moving average,
+        with `average_epochs`)."""
+        return {
+            c: v
+            for c, v in _scores(self.network, self.info, self.dev_bank).items()
+            if c in self.config.columns
+        }
+
+    def checkpoint(self, epoch: int, loss: float, dev_columns: dict[str, float]) -> bool:
+        """Record an epoch; save the model when the primary column's dev accuracy improved,
+        else decay the learning rate. Whether it improved."""
+        config = self.config
+        dev = dev_columns[config.column]  # the primary column picks the best epoch
+        improved = dev > self.best["dev"]
+        learning_rate = float(self.keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.history.append({
+            "epoch": epoch, "loss": loss, "dev": dev,
+            **({"dev_columns": dev_columns} if len(dev_columns) > 1 else {}),
+            "learning_rate": learning_rate,
+            "seconds": round(self.elapsed(), 1),  # since the start, dev scoring included
+        })  # fmt: skip
+        if improved:
+            self.best = {"dev": dev, "epoch": epoch}
+            self.export.set_weights(self.model.get_weights())
+            metrics = {"complete": False, "best_epoch": epoch, "dev": dev_columns, "history": self.history}
+            self._save_model(metrics, epoch, epoch)
+        else:
+            self.model.optimizer.learning_rate = learning_rate * config.lr_decay
+        return improved
+
+    def finish(self, epochs_run: int) -> dict:
+        """Final scores of the best weights on dev (and test), written with the complete
+        model directory (which no longer holds the training state). They are computed by the
+        engine that tags by default, so that `postagger evaluate` finds the same figures."""
+        from postagger.engines import array_tagger_network, best_array_engine
+        from postagger.model import weight_arrays
+
+        arrays = weight_arrays(self.export)
+        network = array_tagger_network(self.info, arrays, best_array_engine(), self.output)
         metrics = {
             "complete": True,
-            "best_epoch": best["epoch"],
-            "epochs_run": epoch,
-            "dev": _full_scores(export, self.dev_bank, vocab, config),
-            "history": history,
+            "best_epoch": self.best["epoch"],
+            "epochs_run": epochs_run,
+            "dev": _scores(network, self.info, self.dev_bank, final=True),
+            "history": self.history,
         }
         if self.data_paths["test"]:
-            test_bank = Treebank.read(self.data_paths["test"], config.columns)
+            test_bank = Treebank.read(self.data_paths["test"], self.config.columns)
             self.provenance["data"]["test"] = test_bank.files
-            metrics["test"] = _full_scores(export, test_bank, vocab, config)
-        self.provenance["trained"] = _training_record(elapsed(), epoch, best["epoch"])
-        save_model_dir(self.output, export, config, vocab, self.rules, metrics, self.provenance)
-        if board is not None:
-            board.close()
-            if config.word_repr != "chars":
+            metrics["test"] = _scores(network, self.info, test_bank, final=True)
+        self._save_model(metrics, epochs_run, self.best["epoch"])
+        if self.board is not None:
+            self.board.close()
+            if self.config.word_repr != "chars":
                 _write_projector(self.output, Path(self.logdir))
         return metrics
 
-    def _save_state(self, model, rng, epoch: int, best: dict, history: list, seconds: float) -> None:
+    def fit(self) -> dict:
+        """Epochs until `config.epochs` or `config.patience` epochs without dev gain; then
+        `finish`. On Ctrl-C: `TrainingInterrupted`, the best model so far kept."""
+        config, epoch = self.config, self.first_epoch - 1
+        try:
+            for epoch in range(self.first_epoch, config.epochs + 1):
+                if epoch - self.best["epoch"] > config.patience > 0:
+                    break  # resumed right where the interrupted run would have stopped
+                loss = self.run_epoch(epoch)
+                if self.averaged is not None:
+                    self.averaged.swap_in()  # dev scoring and the saved model use the averaged weights
+                dev_columns = self.score_dev()
+                improved = self.checkpoint(epoch, loss, dev_columns)
+                if self.averaged is not None:
+                    self.averaged.swap_out()
+                self._save_state(epoch)
+                self._log(epoch, dev_columns)
+                self.notify("epoch_end", {**self.history[-1], "best": improved})
+                if epoch - self.best["epoch"] >= config.patience > 0:
+                    break
+        except KeyboardInterrupt:
+            raise self._interrupted() from None
+        return self.finish(epoch)
+
+    def _interrupted(self) -> TrainingInterrupted:
+        if self.best["epoch"] == 0:
+            return TrainingInterrupted("training interrupted before the first epoch ended; nothing saved")
+        return TrainingInterrupted(
+            f"training interrupted; the best model so far (epoch {self.best['epoch']}, "
+            f"dev {self.config.column} {self.best['dev']:.4f}) is in {self.output}; "
+            f"`postagger train --resume {self.output}` continues"
+        )
+
+    def _save_model(self, metrics: dict, epochs_run: int, best_epoch: int) -> None:
+        from postagger.model import weight_arrays
+        from postagger.modeldir import save_model_dir
+
+        self.provenance["trained"] = _training_record(self.elapsed(), epochs_run, best_epoch)
+        info = self.info
+        save_model_dir(
+            self.output,
+            weight_arrays(self.export),
+            info.config,
+            info.vocab,
+            info.rules,
+            metrics,
+            self.provenance,
+        )
+
+    def _save_state(self, epoch: int) -> None:
         """Everything the next epochs depend on: all variables (weights, dropout seed states),
         the optimizer's variables and the NumPy generator that shuffles and drops words."""
         from postagger.atomic import atomic_output, atomic_write_text
 
+        model = self.model
         arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
         arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
         with atomic_output(self.output / STATE_ARRAYS, binary=True) as stream:
             np.savez(stream, **arrays)
         state = {
             "epoch": epoch,
-            "best": best,
-            "history": history,
-            "rng": rng.bit_generator.state,
-            "seconds": seconds,
+            "best": self.best,
+            "history": self.history,
+            "rng": self.rng.bit_generator.state,
+            "seconds": self.elapsed(),
             "data_paths": self.data_paths,
         }
         atomic_write_text(self.output / STATE_JSON, json.dumps(state, indent=1) + "\n")
 
+    def _log(self, epoch: int, dev_columns: dict[str, float]) -> None:
+        """The epoch's loss, dev accuracies and learning rate to TensorBoard (with a logdir)."""
+        if self.board is None:
+            return
+        tf, _ = load_tensorflow()
+        with self.board.as_default(step=epoch):
+            tf.summary.scalar("loss", self.history[-1]["loss"])
+            for c, accuracy in dev_columns.items():
+                tf.summary.scalar(f"dev_accuracy/{c}", accuracy)
+            tf.summary.scalar("learning_rate", self.history[-1]["learning_rate"])
+        self.board.flush()
 
-class _AveragedWeights:
+
+def _scores(network, info: ModelInfo, bank: Treebank, final: bool = False) -> dict:
+    """Accuracy of the network's tags on a treebank (`postagger.evaluate.accuracy_scores`):
+    every column; `final` adds the counts and the scores on unseen and seen words."""
+    from postagger.tagger import Tagger
+
+    tagged = Tagger(info, network).tag_sentences(bank.forms)  # a fresh table of word vectors
+    predicted = {c: [t.tags[c] for t in tagged] for c in info.config.columns}
+    gold = {c: bank.tags(c) for c in info.config.columns}
+    if not final:
+        return accuracy_scores(gold, predicted, bank.forms)
+    return {"column": info.config.column, **accuracy_scores(gold, predicted, bank.forms, info.vocab.is_known)}
+
+
+class AveragedWeights:
     """Swaps the optimizer's moving average of the weights into the model and back, in place
     (Keras's own `SwapEMAWeights` callback, driven by hand: this loop has no `fit`)."""
 
@@ -462,32 +534,6 @@ def _treebank_name(paths: Sequence[str | Path]) -> str:
     """'en_ewt' for en_ewt-ud-train.conllu (UD file naming), else the file stem."""
     stem = Path(paths[0]).name.split(".")[0]
     return stem.split("-ud-")[0] if "-ud-" in stem else stem
-
-
-def _predict(model, data, vocab: Vocabulary) -> dict[str, list[list[str]]]:
-    """Column → predicted tags of every sentence."""
-    from postagger.inference import predict_heads
-
-    heads, _ = predict_heads(model, data, vocab)
-    columns = [vocab.columns_of(h) for h in heads]
-    return {c: [s[c] for s in columns] for c in vocab.columns}
-
-
-def _accuracy(predicted: list[list[str]], gold: list[list[str]]) -> float:
-    total = sum(len(g) for g in gold)
-    correct = sum(p == g for ps, gs in zip(predicted, gold) for p, g in zip(ps, gs))
-    return correct / total if total else 0.0
-
-
-def _full_scores(model, bank: Treebank, vocab: Vocabulary, config: ModelConfig) -> dict:
-    from postagger.batching import encode_sentence
-
-    data = [encode_sentence(f, vocab, config.max_word_chars) for f in bank.forms]
-    predicted = _predict(model, data, vocab)
-    gold = {c: bank.tags(c) for c in config.columns}
-    result = score(gold[config.column], predicted[config.column], bank.forms, vocab.is_known, config.column)
-    result.update(column_scores(gold, predicted, bank.forms, vocab.is_known))
-    return {k: v for k, v in result.items() if k not in ("per_tag", "confusions")}
 
 
 def _check_vocabulary(vocab: Vocabulary, config: ModelConfig, bank: Treebank) -> None:

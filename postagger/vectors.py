@@ -383,7 +383,7 @@ def embedding_rows(source: str | Path, limit: int) -> tuple[list[str], np.ndarra
     word embedding layer (reserved ids left out)."""
     source = Path(source)
     if source.is_dir():
-        from postagger.modeldir import WEIGHTS_FILE, load_keras_network, load_model_info, read_weight_arrays
+        from postagger.modeldir import WEIGHTS_FILE, load_model_info, read_weight_arrays
 
         info = load_model_info(source)
         if info.config.word_repr == "chars":
@@ -393,7 +393,9 @@ def embedding_rows(source: str | Path, limit: int) -> tuple[list[str], np.ndarra
         if info.weights_path.name == WEIGHTS_FILE:  # a plain array: no need to build the network
             matrix = read_weight_arrays(info.weights_path)["word_embedding/0"]
         else:  # an older directory with model.keras only
-            matrix = np.asarray(load_keras_network(info).get_layer("word_embedding").get_weights()[0])
+            from postagger.engines import load_keras_model
+
+            matrix = np.asarray(load_keras_model(info).get_layer("word_embedding").get_weights()[0])
         # with --dual-embeddings the trained embedding covers the training words only
         return info.vocab.words.items[2 : len(matrix)][:limit], matrix[2:][:limit], None
     if not source.exists():

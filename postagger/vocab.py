@@ -181,27 +181,30 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise PostaggerError("no such file", p) from None
-        except IsADirectoryError:
-            raise PostaggerError("is a directory, expected a vocabulary JSON file", p) from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise PostaggerError(f"not a JSON vocabulary file ({err})", p) from None
-        if not isinstance(data, dict):
-            raise PostaggerError("not a postagger vocabulary", p)
-        return cls.from_json(data, p)
+        from postagger.jsonfile import read_json_object
+
+        path = Path(path)
+        return cls.from_json(read_json_object(path, "no such file", "not a JSON vocabulary file"), path)
+
+    def tag_names(self) -> list[str]:
+        """The primary column's tags (the padding tag left out)."""
+        return self.tags.items[1:]
 
     def summary(self) -> dict:
+        """Sizes: ids of words and characters, tags of each head (padding left out), feature
+        heads and their values (the absent value left out), training tokens and coverage."""
         total = sum(self.word_counts.values())
         covered = sum(n for w, n in self.word_counts.items() if w in self.words)
+        tags = {head: len(index) - 1 for head, index in self.tagsets.items()}
+        features = [n for head, n in tags.items() if head.startswith(FEATURE_HEAD)]
         return {
             "columns": ",".join(self.columns),
             "words": len(self.words),
             "chars": len(self.chars),
-            "tags": {head: len(index) - 1 for head, index in self.tagsets.items()},
+            "tags": tags,
+            "column_tags": {head: n for head, n in tags.items() if not head.startswith(FEATURE_HEAD)},
+            "feature_heads": len(features),
+            "feature_values": sum(features) - len(features),
             "training_tokens": total,
             "training_types": len(self.word_counts),
             "token_coverage": covered / total if total else 0.0,

@@ -48,6 +48,17 @@ def tiny_tagger(tiny_model):
     return Tagger.load(tiny_model)
 
 
+TRAINED = {"tiny_model", "joint_model", "tiny_tagger"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs a trained model is slow (the first one trains it); so is any test
+    marked so in its module. `pytest -m "not slow"` runs the rest in seconds."""
+    for item in items:
+        if TRAINED & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def write(path: Path, text: str) -> Path:
     path.write_bytes(text.encode("utf-8"))
     return path

@@ -37,6 +37,7 @@ def test_vocab_writes_json_and_summarises_on_stderr(tmp_path):
     assert result.stdout == "" and "coverage of training tokens" in result.stderr
 
 
+@pytest.mark.slow
 def test_train_with_a_vocabulary_file_then_info(tmp_path):
     assert run("vocab", TRAIN, "-o", tmp_path / "v.json").exit_code == 0
     result = run(
@@ -273,6 +274,7 @@ def test_plots_are_png_files(tiny_model, joint_model, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
 
 
+@pytest.mark.slow
 def test_train_writes_its_learning_curve(tmp_path):
     curve = tmp_path / "curve.png"
     result = run(

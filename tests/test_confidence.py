@@ -19,11 +19,11 @@ runner = CliRunner()
 def test_top_k_probabilities_are_a_distribution_best_first(tiny_tagger):
     forms = [s.forms for s in read_treebank([TEST])][:20]
     n_tags = len(tiny_tagger.info.vocab.tags.items)
-    scored = tiny_tagger.tag_forms(forms, top_k=n_tags)  # asks for more than there are
+    scored = tiny_tagger.tag_sentences(forms, top_k=n_tags)  # asks for more than there are
     tags = tiny_tagger.tag(forms)
-    for (columns, sentence), sentence_tags in zip(scored, tags):
-        assert columns["upos"] == sentence_tags
-        for best, tag in zip(sentence, sentence_tags):
+    for tagged, sentence_tags in zip(scored, tags):
+        assert tagged.tags["upos"] == sentence_tags
+        for best, tag in zip(tagged.scores, sentence_tags):
             probs = [p for _, p in best]
             assert len(best) == n_tags - 1  # every tag but padding
             assert best[0][0] == tag and probs == sorted(probs, reverse=True)

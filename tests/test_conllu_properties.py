@@ -107,7 +107,7 @@ def test_tag_conllu_changes_nothing_but_upos(tiny_tagger, text):
         out = io.StringIO(newline="")
         writer = Writer(out, OutputFormat.conllu)
         items = read_items(path, InputFormat.conllu, tiny_tagger.tokenizer)
-        for item, tags in tiny_tagger.tag_stream(items, words=lambda it: it.words, all_columns=True):
-            writer.write(item, tags)
+        for item, tagged in tiny_tagger.tag_stream(items, words=lambda it: it.words):
+            writer.write(item, tagged)
     new_tags = assert_only_upos_differs(text, out.getvalue())
     assert set(new_tags) <= set(tiny_tagger.info.vocab.tags.items[1:])

@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import DEV, TINY, TRAIN
+
+pytestmark = pytest.mark.slow  # trains models or starts processes
 
 SCRIPT = """
 import json, sys

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from postagger.evaluate import score
+from postagger.evaluate import accuracy_scores, tag_report
 
 
 def test_scores_on_a_hand_made_pair():
@@ -10,10 +10,11 @@ def test_scores_on_a_hand_made_pair():
     pred = [["DET", "VERB", "VERB"], ["PRON", "NOUN"]]
     forms = [["the", "dog", "barks"], ["it", "zorps"]]
     known = {"the", "dog", "barks", "it"}
-    r = score(gold, pred, forms, known.__contains__)
+    r = accuracy_scores({"upos": gold}, {"upos": pred}, forms, known.__contains__)
     assert r["tokens"] == 5 and r["upos"] == pytest.approx(3 / 5)
     assert r["oov_tokens"] == 1 and r["upos_oov"] == 0.0
     assert r["seen_tokens"] == 4 and r["upos_seen"] == pytest.approx(3 / 4)
+    r = tag_report(gold, pred)
     verb = r["per_tag"]["VERB"]
     assert verb["precision"] == pytest.approx(1 / 2) and verb["recall"] == pytest.approx(1 / 2)
     assert verb["f1"] == pytest.approx(1 / 2) and verb["support"] == 2
@@ -27,18 +28,20 @@ def test_scores_on_a_hand_made_pair():
 
 
 def test_without_a_vocabulary_there_is_no_oov_split():
-    r = score([["X"]], [["X"]], [["a"]])
-    assert r["upos"] == 1.0 and "oov_tokens" not in r
+    r = accuracy_scores({"upos": [["X"]]}, {"upos": [["X"]]}, [["a"]])
+    assert r == {"tokens": 1, "upos": 1.0}
 
 
 def test_sentences_of_different_lengths_are_refused():
     with pytest.raises(ValueError):
-        score([["X", "Y"]], [["X"]], [["a", "b"]])
+        accuracy_scores({"upos": [["X", "Y"]]}, {"upos": [["X"]]}, [["a", "b"]])
+    with pytest.raises(ValueError):
+        accuracy_scores({"upos": [["X"]]}, {"upos": [["X"]]}, [["a", "b"]], {"a"}.__contains__)
+    with pytest.raises(ValueError):
+        tag_report([["X", "Y"]], [["X"]])
 
 
 def test_feats_ufeats_and_alltags_as_conll_2018_defines_them():
-    from postagger.evaluate import column_scores
-
     gold = {
         "upos": [["NOUN", "VERB", "PUNCT"]],
         "xpos": [["NN", "VBZ", "."]],
@@ -51,7 +54,7 @@ def test_feats_ufeats_and_alltags_as_conll_2018_defines_them():
         # evaluation (UFeats ignores it, FEATS does not); '_' matches '_'
         "feats": [["Gender=Fem|Number=Sing", "Mood=Ind", "_"]],
     }
-    r = column_scores(gold, predicted, [["a", "b", "c"]], {"a", "c"}.__contains__)
+    r = accuracy_scores(gold, predicted, [["a", "b", "c"]], {"a", "c"}.__contains__)
     assert r["upos"] == 1.0 and r["xpos"] == pytest.approx(2 / 3)
     assert r["feats"] == pytest.approx(2 / 3) and r["ufeats"] == 1.0
     assert r["alltags"] == pytest.approx(2 / 3)  # the verb's XPOS is wrong
@@ -59,7 +62,7 @@ def test_feats_ufeats_and_alltags_as_conll_2018_defines_them():
 
 
 def test_alltags_needs_all_three_columns():
-    from postagger.evaluate import column_scores
-
-    r = column_scores({"upos": [["X"]], "feats": [["_"]]}, {"upos": [["X"]], "feats": [["Foo=Bar"]]}, [["a"]])
-    assert r == {"upos": 1.0, "feats": 0.0, "ufeats": 1.0}  # Foo is no universal feature
+    r = accuracy_scores(
+        {"upos": [["X"]], "feats": [["_"]]}, {"upos": [["X"]], "feats": [["Foo=Bar"]]}, [["a"]]
+    )
+    assert r == {"tokens": 1, "upos": 1.0, "feats": 0.0, "ufeats": 1.0}  # Foo is no universal feature

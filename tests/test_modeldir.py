@@ -45,7 +45,7 @@ def test_unknown_settings_are_refused(copy):
 
 
 def test_truncated_json_and_weights(copy):
-    from postagger.modeldir import load_keras_network, load_network
+    from postagger.engines import load_keras_model, load_tagger_network
 
     text = (copy / "vocab.json").read_text()
     (copy / "vocab.json").write_text(text[: len(text) // 2])
@@ -55,39 +55,39 @@ def test_truncated_json_and_weights(copy):
     data = (copy / "weights.npz").read_bytes()
     (copy / "weights.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelError, match="weights.npz: damaged or truncated"):
-        load_network(load_model_info(copy))
+        load_tagger_network(load_model_info(copy))
     with pytest.raises(ModelError, match="weights.npz: damaged or truncated"):
-        load_keras_network(load_model_info(copy))
+        load_keras_model(load_model_info(copy))
 
 
 def test_an_older_directory_with_model_keras_only_still_loads(copy, tiny_model):
     """Before weights.npz was the only weights file, directories held model.keras."""
     from postagger import Tagger
-    from postagger.modeldir import load_keras_network, load_network
+    from postagger.engines import load_keras_model, load_tagger_network
 
-    load_keras_network(load_model_info(copy)).save(copy / "model.keras")
+    load_keras_model(load_model_info(copy)).save(copy / "model.keras")
     (copy / "weights.npz").unlink()
     sentence = [["A", "test", "of", "the", "old", "layout", "."]]
     assert Tagger.load(copy).tag(sentence) == Tagger.load(tiny_model).tag(sentence)
     with pytest.raises(ModelError, match="only be used with --engine keras"):
-        load_network(load_model_info(copy), "numpy")
+        load_tagger_network(load_model_info(copy), "numpy")
     data = (copy / "model.keras").read_bytes()
     (copy / "model.keras").write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelError, match="model.keras: cannot read the weights"):
-        load_keras_network(load_model_info(copy))
+        load_keras_model(load_model_info(copy))
 
 
 @pytest.mark.filterwarnings("ignore:Skipping nested container")
 def test_weights_from_another_vocabulary_are_refused(copy):
-    from postagger.modeldir import load_keras_network, load_network
+    from postagger.engines import load_keras_model, load_tagger_network
 
     vocab = json.loads((copy / "vocab.json").read_text())
     vocab["words"] = vocab["words"][:-5]
     (copy / "vocab.json").write_text(json.dumps(vocab))
     with pytest.raises(ModelError, match="not belong"):
-        load_keras_network(load_model_info(copy))
+        load_keras_model(load_model_info(copy))
     with pytest.raises(ModelError, match="not belong"):
-        load_network(load_model_info(copy))
+        load_tagger_network(load_model_info(copy))
 
 
 def test_not_a_model_directory(tmp_path):

@@ -9,7 +9,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import DEV, TRAIN
+
+pytestmark = pytest.mark.slow  # trains models or starts processes
 
 EXE = os.path.join(os.path.dirname(sys.executable), "postagger")
 

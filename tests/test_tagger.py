@@ -23,7 +23,7 @@ def test_stream_keeps_input_order_across_windows(tiny_tagger):
     items = [(i, words) for i, words in enumerate(data)]
     out = list(tiny_tagger.tag_stream(items, words=lambda item: item[1], window=7))
     assert [item[0] for item, _ in out] == list(range(50))
-    assert [tags for _, tags in out] == tiny_tagger.tag(data)
+    assert [tagged.tags["upos"] for _, tagged in out] == tiny_tagger.tag(data)
 
 
 def test_empty_sentences_get_empty_tags(tiny_tagger):
@@ -44,11 +44,13 @@ def test_worker_processes_give_the_same_tags_in_the_same_order(tiny_tagger):
     assert workers == alone and len(workers) == len(forms)
     scored = list(tiny_tagger.tag_stream(forms, window=16, jobs=2, top_k=2))
     here = list(tiny_tagger.tag_stream(forms, window=16, top_k=2))
-    assert [(item, tags) for item, tags, _ in scored] == alone
-    for (_, _, a), (_, _, b) in zip(scored, here, strict=True):
+    assert [(item, tagged.tags) for item, tagged in scored] == [(item, tagged.tags) for item, tagged in alone]
+    for (_, a), (_, b) in zip(scored, here, strict=True):
         # the workers run one BLAS thread: sums may differ in the last bits
-        assert [[t for t, _ in w] for w in a] == [[t for t, _ in w] for w in b]
-        assert [p for w in a for _, p in w] == pytest.approx([p for w in b for _, p in w], abs=1e-6)
+        assert [[t for t, _ in w] for w in a.scores] == [[t for t, _ in w] for w in b.scores]
+        assert [p for w in a.scores for _, p in w] == pytest.approx(
+            [p for w in b.scores for _, p in w], abs=1e-6
+        )
 
 
 def test_tag_jobs_from_the_command_line(tiny_model, tmp_path):

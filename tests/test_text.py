@@ -95,12 +95,12 @@ def test_tokenizer_words_rebuild_the_text(tmp_path):
 
 
 def test_every_treebank_sentence_round_trips_through_conllu_reader(tmp_path):
-    # guards _surface_tokens: multiword surface forms are taken from the range lines
-    from postagger.text import _surface_tokens
+    # guards surface_tokens: multiword surface forms are taken from the range lines
+    from postagger.text import surface_tokens
 
     for sentence in read_conllu(TRAIN):
         if sentence.words:
-            tokens = _surface_tokens(sentence)
+            tokens = surface_tokens(sentence)
             assert sum(len(w) for _, w, _ in tokens) == len(sentence.words)
 
 
@@ -117,9 +117,9 @@ def test_kept_chunk_tokens_are_the_ones_computed_afresh(monkeypatch):
              if ln.startswith("# text")]  # fmt: skip
     sample = " ".join(texts) + " a\u00a0b\u3000c\x1cd\u2028e don't (U.S.)"
     assert sample.split() == re.findall(r"\S+", sample)
-    expected = [t for chunk in sample.split() for t in Tokenizer(rules)._chunk_tokens(chunk)]
+    expected = [t for chunk in sample.split() for t in Tokenizer(rules).tokenize(chunk)]
     monkeypatch.setattr(text_module, "CHUNK_CACHE", 3)
     tokenizer = Tokenizer(rules)
     for _ in range(2):
         assert tokenizer.tokenize(sample) == expected
-        assert len(tokenizer._chunks) <= 3
+        assert tokenizer.kept_chunks <= 3

@@ -152,9 +152,11 @@ def test_extract_then_align_gives_the_same_matrix(tiny_bin, tmp_path):
     np.testing.assert_allclose(big.matrix[2:], little.matrix[2:], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_frozen_embeddings_stay_unchanged_and_fine_tuned_ones_move(tiny_bin, tmp_path):
     from postagger.config import ModelConfig
-    from postagger.modeldir import load_keras_network, load_model_info
+    from postagger.engines import load_keras_model
+    from postagger.modeldir import load_model_info
     from postagger.train import train
 
     config = {**TINY, "epochs": 1, "word_dim": 16}
@@ -162,7 +164,7 @@ def test_frozen_embeddings_stay_unchanged_and_fine_tuned_ones_move(tiny_bin, tmp
         out = tmp_path / f"m{freeze}"
         train([TRAIN], [DEV], out, ModelConfig(**config, freeze_embeddings=freeze), vectors=tiny_bin)
         info = load_model_info(out)
-        trained = load_keras_network(info).get_layer("word_embedding").get_weights()[0]
+        trained = load_keras_model(info).get_layer("word_embedding").get_weights()[0]
         initial = align(build_vocabulary(read_treebank([TRAIN])), tiny_bin, seed=info.config.seed).matrix
         assert info.config.vectors == "tiny.bin" and info.provenance["vectors"]["coverage"]["dim"] == 16
         if freeze:

@@ -29,8 +29,8 @@ from postagger import Tagger
 def tag_partition(lines: Iterable[str], model: str | None = None) -> Iterator[str]:
     """`word/TAG` lines for pre-tokenized lines, lazily and in order (bounded memory)."""
     tagger = Tagger.load(model)
-    for words, tags in tagger.tag_stream(lines, words=str.split):
-        yield " ".join(f"{w}/{t}" for w, t in zip(words.split(), tags))
+    for line, tagged in tagger.tag_stream(lines, words=str.split):
+        yield " ".join(f"{w}/{t}" for w, t in zip(line.split(), tagged.tags[tagger.column]))
 
 
 def _tag_chunk(model: str | None, lines: list[str]) -> list[str]:

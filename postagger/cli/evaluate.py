@@ -1,0 +1,61 @@
+"""`postagger evaluate`: scores of a model, or of another tool's output, against gold files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from postagger.cli._util import (
+    JsonOption,
+    ModelOption,
+    app,
+    cli_errors,
+    parse_columns,
+    require_plotting,
+    stderr_console,
+    stdout_console,
+)
+
+
+@app.command("evaluate")
+@cli_errors
+def evaluate_cli(
+    gold: Annotated[list[Path], typer.Argument(help="Gold CoNLL-U files.", show_default=False)],
+    model: ModelOption = None,
+    pred: Annotated[
+        Optional[list[Path]],
+        typer.Option("--pred", help="Score these predicted CoNLL-U files instead of tagging."),
+    ] = None,
+    as_json: JsonOption = False,
+    confusion: Annotated[bool, typer.Option("--confusion", help="Show the whole confusion matrix.")] = False,
+    columns: Annotated[
+        Optional[str],
+        typer.Option(
+            callback=parse_columns,
+            help="Columns to score, comma-separated (default: the model's; UPOS without a model).",
+        ),
+    ] = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(help="Draw the confusion matrix and per-tag F1 into this PNG file (needs matplotlib)."),
+    ] = None,
+) -> None:
+    """Accuracy (all, seen and unseen words), per-tag scores, confusions and calibration."""
+    from postagger.evaluate import evaluate_files
+
+    require_plotting(plot)
+    result = evaluate_files(gold, model, pred, columns.split(",") if columns else None)
+    if plot is not None:
+        from postagger.plots import plot_confusion
+
+        plot_confusion(result, plot)
+        stderr_console().print(f"confusion matrix → {plot}", soft_wrap=True)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        from postagger.cli.render import print_evaluation
+
+        print_evaluation(stdout_console(), result, confusion)

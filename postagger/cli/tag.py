@@ -1,0 +1,86 @@
+"""`postagger tag`: files or stdin in, tagged text out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from postagger.cli._util import ModelOption, app, cli_errors, stderr_console
+from postagger.config import ENGINES
+from postagger.errors import PostaggerError
+from postagger.formats import InputFormat, OutputFormat
+
+_ENGINE_HELP = (
+    "auto: onnx (NumPy + ONNX Runtime) when the model has weights.npz, NumPy alone without "
+    "onnxruntime, else Keras."
+)
+
+
+@app.command("tag")
+@cli_errors
+def tag_cli(
+    inputs: Annotated[
+        Optional[list[str]], typer.Argument(help="Input files; '-' or none for stdin.", show_default=False)
+    ] = None,
+    model: ModelOption = None,
+    input_format: Annotated[
+        Optional[InputFormat],
+        typer.Option(
+            help="tokens: one pre-tokenized sentence per line [default: conllu for .conllu files, else text]."
+        ),
+    ] = None,
+    output_format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.conllu,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
+    engine: Annotated[Literal[ENGINES], typer.Option(help=_ENGINE_HELP)] = "auto",
+    jobs: Annotated[
+        int, typer.Option(min=1, help="Worker processes for big inputs (one per core is best).")
+    ] = 1,
+    with_confidence: Annotated[
+        bool,
+        typer.Option(help="Add each chosen tag's probability (MISC UPOSProb=, a tsv column, jsonl probs)."),
+    ] = False,
+    top_k: Annotated[
+        int, typer.Option(min=0, help="Also give the N best tags with probabilities (implies confidence).")
+    ] = 0,
+) -> None:
+    """Tag files or stdin; data to stdout (or -o), messages to stderr."""
+    from postagger.workers import limit_threads
+
+    limit_threads()  # before NumPy is imported
+    from postagger.formats import guess_input_format
+    from postagger.modeldir import load_model_info
+    from postagger.pipeline import Job
+
+    inputs = inputs or ["-"]
+    for path in inputs:
+        if path != "-" and not Path(path).is_file():
+            raise PostaggerError("no such file" if not Path(path).exists() else "is not a file", path)
+    top = max(top_k, 1 if with_confidence else 0)
+    if top and output_format is OutputFormat.inline:
+        raise PostaggerError("inline output has no room for confidences: use conllu, tsv or jsonl")
+    info = load_model_info(model)
+    plan = [(path, Job(input_format or guess_input_format(path), output_format, batch_size, top))
+            for path in inputs]  # fmt: skip
+    if output is None:
+        _tag_to(sys.stdout, info, engine, plan, jobs)
+        sys.stdout.flush()
+    else:
+        from postagger.atomic import atomic_output
+
+        with atomic_output(output) as stream:
+            _tag_to(stream, info, engine, plan, jobs)
+
+
+def _tag_to(stream, info, engine: str, plan, jobs: int) -> None:
+    from postagger.cli.render import tagging_progress
+    from postagger.pipeline import tag_files
+
+    with tagging_progress(stderr_console()) as progress:
+        task = progress.add_task("tag", total=None)
+        tag_files(stream, info, engine, plan, jobs, advance=lambda n: progress.advance(task, n))

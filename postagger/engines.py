@@ -1,0 +1,191 @@
+"""Tagging engines: one way to run a saved network, named arrays in and named arrays out.
+
+Every engine implements `Engine.run(inputs, outputs)`. The tagger network runs as two
+stages (`TaggerNetwork`), because a word's input vector depends on that word alone and is
+worth keeping between batches (`postagger.formtable.FormTable`):
+
+- the word stage: "words" (n,) int32 word ids and "chars" (n, width) int32 character ids
+  → "vectors" (n, dim) float32;
+- the sentence stage: "vectors" (batch, time, dim) float32 and "lengths" (batch,) int32
+  (right padding) → for each output head ("tags", "tags_1", ...) its probabilities
+  (batch, time, tags) and "<head>_ids" (batch, time), the best tag ids, never padding.
+
+Engines: "keras" (the Keras layers of `postagger.model`, also used to score dev during
+training), "numpy" (`postagger.numpy_network`, no TensorFlow), "onnx" (the NumPy word stage
+and the sentence stage in ONNX Runtime, `postagger.onnx_graph`). A new network (another
+shape, another stage) plugs in as one more `Engine` per implementation; what reads its
+outputs (decoding) does not change with the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from postagger.config import ENGINES
+from postagger.errors import ModelError, PostaggerError
+from postagger.modeldir import WEIGHTS_FILE, ModelInfo, read_weight_arrays
+
+if TYPE_CHECKING:  # NumPy is imported where arrays are made: checking an engine name needs none
+    import numpy as np
+
+
+class Engine(Protocol):
+    def run(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:
+        """The named `outputs` of the network for the named `inputs` (arrays)."""
+        ...
+
+
+#: batches for the NumPy and ONNX engines end before padding exceeds this fraction of
+#: their words (see `postagger.batching.length_groups`): their LSTMs compute padded steps
+#: too, and smaller batches of long sentences cost less than that (EWT train: 13% padding →
+#: 4%, 10% faster). Keras pays more for each call than for padding: no such limit.
+MAX_PADDING = 0.1
+
+
+@dataclass(frozen=True)
+class TaggerNetwork:
+    """A tagger network's two stages, run by one engine (see the module docstring)."""
+
+    engine: str  # "onnx", "numpy" or "keras"
+    words: Engine
+    sentences: Engine
+    max_padding: float | None = MAX_PADDING  # how batches for this engine are cut
+
+
+class KerasEngine:
+    """A Keras model (`postagger.model.tagging_stages`) run on a batch."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def run(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        result = self.model.predict_on_batch(dict(inputs))
+        # under a distribution strategy Keras can return more rows than the batch (the
+        # replicas' padding): only the batch's own rows are read
+        rows = len(next(iter(inputs.values())))
+        return {name: np.asarray(result[name])[:rows] for name in outputs}
+
+
+class OnnxEngine:
+    """A serialized ONNX graph in an ONNX Runtime session, one thread (several processes,
+    `tag --jobs`, are the way to use more cores)."""
+
+    def __init__(self, graph: bytes):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: no notices on stderr
+        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    def run(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        feed = {name: np.ascontiguousarray(value) for name, value in inputs.items()}
+        return dict(zip(outputs, self.session.run(list(outputs), feed)))
+
+
+def onnx_available() -> bool:
+    """Whether onnxruntime and onnx can be imported."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_engine(engine: str) -> None:
+    """Refuse an engine that cannot run here: an unknown name, or onnx without onnxruntime
+    (imports ONNX Runtime only when asked for "onnx": "auto" costs nothing here)."""
+    if engine not in ENGINES:
+        raise PostaggerError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine == "onnx" and not onnx_available():
+        raise PostaggerError(
+            "--engine onnx needs onnxruntime and onnx: pip install onnxruntime onnx (or use --engine numpy)"
+        )
+
+
+def resolve_engine(engine: str, info: ModelInfo) -> str:
+    """The engine that `engine` means for this model: "auto" is onnx when the directory has
+    weights.npz and onnxruntime and onnx are installed, numpy without them, and keras for an
+    older directory with model.keras only. Refuses an engine that cannot run here."""
+    check_engine(engine)
+    if engine != "auto":
+        return engine
+    return best_array_engine() if (info.path / WEIGHTS_FILE).is_file() else "keras"
+
+
+def best_array_engine() -> str:
+    """The fastest engine that runs from weight arrays here: onnx, or numpy without it."""
+    return "onnx" if onnx_available() else "numpy"
+
+
+def load_tagger_network(info: ModelInfo, engine: str = "auto") -> TaggerNetwork:
+    """The model's network for tagging, run by `engine` (see `resolve_engine`); all give
+    the same tags."""
+    engine = resolve_engine(engine, info)
+    if engine == "keras":
+        return keras_tagger_network(load_keras_model(info), info)
+    npz = info.path / WEIGHTS_FILE
+    return array_tagger_network(info, read_weight_arrays(npz), engine, npz)
+
+
+def array_tagger_network(info: ModelInfo, arrays: dict, engine: str, source: Path) -> TaggerNetwork:
+    """The network of weight arrays (as weights.npz holds them, read from `source`) run by
+    the "numpy" or "onnx" engine; weights that do not fit the model are a `ModelError`."""
+    from postagger.numpy_network import NumpySentenceNetwork, NumpyWordEncoder, head_names, sizes_problem
+
+    vocab = info.vocab
+    sizes = {"words": len(vocab.words), "chars": len(vocab.chars)}
+    sizes.update({name: len(vocab.tagsets[head]) for head, name in vocab.output_names.items()})
+    try:
+        problem = sizes_problem(arrays, sizes)
+        if problem is not None:
+            raise ModelError(problem, source)
+        words = NumpyWordEncoder(arrays)
+        if engine == "onnx":
+            from postagger.onnx_graph import build_graph
+
+            sentences = OnnxEngine(build_graph(arrays, info.config.lstm_layers, head_names(arrays)))
+        else:
+            sentences = NumpySentenceNetwork(info.config, arrays)
+    except (KeyError, ValueError, IndexError) as err:
+        raise ModelError(f"weights do not fit this config ({type(err).__name__}: {err})", source) from None
+    return TaggerNetwork(engine, words, sentences)
+
+
+def keras_tagger_network(model, info: ModelInfo) -> TaggerNetwork:
+    """The stages of a Keras network of `postagger.model.build_model` (sharing its weights)."""
+    from postagger.model import tagging_stages
+
+    heads = list(info.vocab.output_names.values())
+    words, sentences = tagging_stages(model, info.config, heads)
+    return TaggerNetwork("keras", KerasEngine(words), KerasEngine(sentences), max_padding=None)
+
+
+def load_keras_model(info: ModelInfo):
+    """The Keras network rebuilt from the config with the directory's weights (weights.npz,
+    or model.keras in an older directory); no code is deserialised."""
+    from postagger.model import build_model, set_weight_arrays
+
+    model = build_model(info.config, info.vocab)
+    path = info.weights_path
+    if path.name == WEIGHTS_FILE:
+        set_weight_arrays(model, read_weight_arrays(path), path)
+        return model
+    try:
+        model.load_weights(path)
+    except Exception as err:  # Keras raises many types for damaged or mismatched files
+        raise ModelError(
+            f"cannot read the weights ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+            "the file is damaged or does not belong to this config and vocabulary",
+            path,
+        ) from None
+    return model

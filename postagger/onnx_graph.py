@@ -1,0 +1,114 @@
+"""The sentence stage of the network (stacked BiLSTM and softmax heads) as an ONNX graph, for
+ONNX Runtime (`postagger.engines.OnnxEngine`): its LSTM kernel does a whole time step
+(recurrent product, gates, state update) in compiled code, where the NumPy engine makes
+about a dozen NumPy calls per step.
+
+The graph is built in memory from the same `weights.npz` arrays when a model is loaded (a
+few milliseconds); nothing else is stored. The word stage before it stays in NumPy
+(`postagger.numpy_network.NumpyWordEncoder`).
+
+Keras and ONNX lay an LSTM out differently: Keras's kernel is (input, 4 × units) with the
+gates in the order input, forget, cell, output; ONNX's W is (directions, 4 × units, input)
+in the order input, output, forget, cell, with a second bias for the recurrent product
+(zero here). ONNX's `sequence_lens` gives each sentence its length: the backward direction
+starts at its last real word, as Keras does with a right-padded mask, and padded steps
+output zeros (never read).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _onnx_gate_order(a: np.ndarray) -> np.ndarray:
+    """Keras's gate blocks i, f, c, o (last axis) in ONNX's order i, o, f, c."""
+    units = a.shape[-1] // 4
+    i, f, c, o = (a[..., k * units : (k + 1) * units] for k in range(4))
+    return np.concatenate([i, o, f, c], -1)
+
+
+class _Graph:
+    """Nodes and constant tensors of an ONNX graph being built."""
+
+    def __init__(self):
+        from onnx import helper, numpy_helper
+
+        self.helper, self.numpy_helper = helper, numpy_helper
+        self.nodes, self.initializers = [], []
+
+    def node(self, op: str, inputs: list[str], output: str, **attributes) -> str:
+        self.nodes.append(self.helper.make_node(op, inputs, [output], **attributes))
+        return output
+
+    def constant(self, name: str, value: np.ndarray) -> str:
+        self.initializers.append(self.numpy_helper.from_array(value, name))
+        return name
+
+
+def build_graph(weights: dict[str, np.ndarray], layers: int, heads: list[str]) -> bytes:
+    """A serialized ONNX model: inputs "vectors" (batch, time, features) float32 and
+    "lengths" (batch,) int32; per head name, an output of that name, (batch, time, tags)
+    probabilities, and "<name>_ids" (batch, time) int64, the best tag ids, never the
+    padding tag (id 0)."""
+    from onnx import TensorProto, helper
+
+    g = _Graph()
+    # time-major for the LSTM operator (layout 0)
+    current = g.node("Transpose", ["vectors"], "vectors_tm", perm=[1, 0, 2])
+    for i in range(1, layers + 1):
+        current = _bilstm_layer(g, weights, i, current)
+    g.node("Transpose", [current], "states", perm=[1, 0, 2])
+    g.constant("one", np.array([1], np.int64))
+    g.constant("end", np.array([np.iinfo(np.int64).max], np.int64))
+    g.constant("last_axis", np.array([-1], np.int64))
+    outputs = []
+    for name in heads:
+        tags = weights[f"{name}/0"].shape[1]
+        _head(g, weights, name)
+        outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", "time", tags]))
+        outputs.append(helper.make_tensor_value_info(f"{name}_ids", TensorProto.INT64, ["batch", "time"]))
+    features = weights["bilstm_1/0"].shape[0]
+    inputs = [
+        helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", "time", features]),
+        helper.make_tensor_value_info("lengths", TensorProto.INT32, ["batch"]),
+    ]
+    graph = helper.make_graph(g.nodes, "postagger", inputs, outputs, g.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8  # read by every onnxruntime since 1.14
+    return model.SerializeToString()
+
+
+def _bilstm_layer(g: _Graph, weights: dict[str, np.ndarray], i: int, current: str) -> str:
+    """BiLSTM layer `i` on the time-major `current`; returns its time-major output."""
+    kf, uf, bf, kb, ub, bb = (weights[f"bilstm_{i}/{j}"].astype(np.float32) for j in range(6))
+    units = uf.shape[0]
+    w = np.stack([_onnx_gate_order(kf).T, _onnx_gate_order(kb).T])
+    r = np.stack([_onnx_gate_order(uf).T, _onnx_gate_order(ub).T])
+    zero = np.zeros(4 * units, np.float32)
+    b = np.stack([np.concatenate([_onnx_gate_order(v), zero]) for v in (bf, bb)])
+    inputs = [
+        current,
+        g.constant(f"W{i}", np.ascontiguousarray(w)),
+        g.constant(f"R{i}", np.ascontiguousarray(r)),
+        g.constant(f"B{i}", b),
+        "lengths",
+    ]
+    lstm = g.node("LSTM", inputs, f"lstm{i}", direction="bidirectional", hidden_size=units)
+    # (time, directions, batch, units) -> (time, batch, directions × units): forward first
+    side_by_side = g.node("Transpose", [lstm], f"lstm{i}_t", perm=[0, 2, 1, 3])
+    shape = g.constant(f"shape{i}", np.array([0, 0, 2 * units], np.int64))
+    return g.node("Reshape", [side_by_side, shape], f"layer{i}")
+
+
+def _head(g: _Graph, weights: dict[str, np.ndarray], name: str) -> None:
+    """The softmax head `name` on "states", and its best tag ids "<name>_ids"."""
+    kernel = g.constant(f"{name}_kernel", weights[f"{name}/0"].astype(np.float32))
+    bias = g.constant(f"{name}_bias", weights[f"{name}/1"].astype(np.float32))
+    product = g.node("MatMul", ["states", kernel], f"{name}_product")
+    logits = g.node("Add", [product, bias], f"{name}_logits")
+    g.node("Softmax", [logits], name, axis=-1)
+    # the best of the real tags (1..): as NumPy's argmax with the padding tag's
+    # probability set below all others (the first of equal maxima wins in both)
+    real = g.node("Slice", [name, "one", "end", "last_axis"], f"{name}_real")
+    best = g.node("ArgMax", [real], f"{name}_best", axis=-1, keepdims=0)
+    g.node("Add", [best, "one"], f"{name}_ids")
