@@ -114,3 +114,43 @@ def test_a_stream_lets_each_window_go_before_reading_the_next(tiny_tagger):
         if n == 13:  # inside the fourth window: the first two are gone
             gc.collect()
             assert not any(ref() for ref in alive[:8])
+
+
+KILL_A_WORKER = """
+import multiprocessing, os, signal, sys, time
+from postagger import Tagger
+from postagger.errors import PostaggerError
+
+def items():
+    for n in range(100_000):
+        if n == 3000:  # the workers are busy with the first windows: one of them dies
+            os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+        yield ["A", "test", "sentence", "."]
+
+if __name__ == "__main__":
+    try:
+        for _ in Tagger.load(sys.argv[1]).tag_stream(items(), window=500, jobs=2):
+            pass
+    except PostaggerError as err:
+        print(err)
+    deadline = time.monotonic() + 10  # the others were told to stop, not waited for
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print("left:", len(multiprocessing.active_children()))
+"""
+
+
+def test_a_worker_that_dies_under_tag_stream_is_one_clear_error(tiny_model, tmp_path):
+    """The same pool as `tag --jobs`: a killed worker (as by the out-of-memory killer) stops
+    the stream with one PostaggerError, and no worker is left running (or hanging)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "kill.py"
+    script.write_text(KILL_A_WORKER, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script), str(tiny_model)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    died = "a worker process died (killed, or out of memory?); try fewer --jobs"
+    assert result.stdout.splitlines() == [died, "left: 0"], result.stdout + result.stderr[-2000:]
