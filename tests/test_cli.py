@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import DEV, TEST, TRAIN, conllu_block, write
@@ -204,9 +205,16 @@ def test_help_and_argument_errors_do_not_import_tensorflow():
         "assert r.invoke(app, ['tag', '--help']).exit_code == 0\n"
         "assert r.invoke(app, ['train']).exit_code == 2\n"
         "assert r.invoke(app, ['info']).exit_code == 0\n"
+        # options that contradict each other or leave their range: refused before TensorFlow
+        f"run = ['train', {str(TRAIN)!r}, '--dev', {str(DEV)!r}, '-o', 'never-written']\n"
+        "bad = r.invoke(app, [*run, '--freeze-embeddings'])\n"
+        "assert bad.exit_code == 2 and 'needs pretrained vectors (--vectors)' in bad.stderr, bad.output\n"
+        "bad = r.invoke(app, [*run, '--dropout', '1'])\n"
+        "assert bad.exit_code == 2 and 'dropout must be >= 0 and < 1' in bad.output, bad.output\n"
+        "assert r.invoke(app, [*run, '--strategy', 'everywhere']).exit_code == 2\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
 
 
 def test_console_script_in_a_pipeline(tiny_model):
