@@ -57,6 +57,15 @@ class MultiwordToken:
 
 
 @dataclass
+class SurfaceToken:
+    """A token as written: one word, or a multiword token and its words."""
+
+    form: str
+    words: list[Word]
+    space_after: bool
+
+
+@dataclass
 class Sentence:
     """One sentence block: its raw lines (with their line endings) and its words."""
 
@@ -69,6 +78,48 @@ class Sentence:
     @property
     def forms(self) -> list[str]:
         return [w.form for w in self.words]
+
+    def tokens(self) -> list[SurfaceToken]:
+        """The surface tokens, in order: multiword tokens with their words, other words alone."""
+        ranges = {m.first: m for m in self.multiword}
+        tokens = []
+        i = 1
+        while i <= len(self.words):
+            if i in ranges:
+                m = ranges[i]
+                tokens.append(SurfaceToken(m.form, self.words[m.first - 1 : m.last], m.space_after))
+                i = m.last + 1
+            else:
+                word = self.words[i - 1]
+                tokens.append(SurfaceToken(word.form, [word], word.space_after))
+                i += 1
+        return tokens
+
+    def comments(self) -> Iterator[tuple[str, str]]:
+        """(name, value) of each comment line: `# text = Hi` gives ("text", "Hi"), `# newpar
+        id = p1` ("newpar id", "p1"), a bare `# newpar` ("newpar", "")."""
+        for line in self.lines:
+            text = line.strip().removeprefix("\ufeff")
+            if text.startswith("#"):
+                name, _, value = text[1:].partition("=")
+                yield name.strip(), value.strip()
+
+    def comment(self, name: str) -> str | None:
+        """The value of the comment `# name = value` ("" for a bare `# name`), or None."""
+        return next((value for key, value in self.comments() if key == name), None)
+
+    @property
+    def text(self) -> str:
+        """The sentence's text: its `# text` comment, or its tokens joined as SpaceAfter says."""
+        text = self.comment("text")
+        if text is None:
+            text = "".join(t.form + (" " if t.space_after else "") for t in self.tokens()).strip()
+        return text
+
+    @property
+    def starts_paragraph(self) -> bool:
+        """Whether a `# newpar` or `# newdoc` comment (with an id or without) opens the sentence."""
+        return any(name.split(" ")[0] in ("newpar", "newdoc") for name, _ in self.comments())
 
     def tags(self, column: str) -> list[str]:
         return [w.column(column) for w in self.words]

@@ -161,18 +161,24 @@ def evaluate_files(
     model_dir: str | Path | None = None,
     predicted_paths: list[str | Path] | None = None,
     columns: list[str] | None = None,
+    raw: bool = False,
 ) -> dict:
     """Score a model on gold CoNLL-U files, or score already predicted files against gold.
 
-    With `predicted_paths`, the words of both must match sentence by sentence; the model
-    (when given) then only supplies the training vocabulary for the OOV split. `columns`
-    are the columns to score (default: the model's; UPOS without a model): each is scored
-    (see `accuracy_scores`); per-tag scores, confusions and calibration (when the model tags)
-    are about the first.
+    With `predicted_paths` of the same words as the gold, sentence by sentence, the model
+    (when given) only supplies the training vocabulary for the OOV split; predicted files
+    tokenized otherwise (the same text) are scored as the CoNLL 2018 shared task scores
+    raw-text systems (`postagger.conll18`: F1 of tokens, sentences, words and tags, under
+    "conll18"). With `raw`, the model tags the gold files' own raw text (its tokenizer
+    included) and that is scored so. `columns` are the columns to score (default: the
+    model's; UPOS without a model); per-tag scores, confusions and calibration (when the
+    model tags gold words) are about the first.
     """
-    from postagger.conllu_io import check_tags, read_treebank
+    from postagger.conllu_io import read_treebank
     from postagger.modeldir import load_model_info
 
+    if raw and predicted_paths:
+        raise PostaggerError("--raw tags the gold text with the model: leave out --pred")
     info = load_model_info(model_dir) if model_dir is not None or not predicted_paths else None
     if columns is None:
         columns = list(info.config.columns) if info else ["upos"]
@@ -180,47 +186,74 @@ def evaluate_files(
         raise PostaggerError(
             f"the model fills {', '.join(info.config.columns)}: it cannot be scored on {', '.join(columns)}"
         )
-    column = columns[0]
     gold = list(read_treebank(gold_paths))
     if not gold:
         raise PostaggerError("no sentences with words", ", ".join(map(str, gold_paths)))
+    result: dict = {"column": columns[0], "columns": columns}
+    if info is not None:
+        result["model"] = str(info.path)
+    if raw:
+        return {**result, "conll18": _conll18(gold, _tag_raw_text(gold, info), columns)}
+    predicted = list(read_treebank(predicted_paths)) if predicted_paths else None
+    if predicted is not None and [s.forms for s in predicted] != [s.forms for s in gold]:
+        return {**result, "conll18": _conll18(gold, predicted, columns)}
+    result.update(_word_scores(gold, predicted, columns, info))
+    if predicted is not None:
+        result["conll18"] = _conll18(gold, predicted, columns)
+    return result
+
+
+def _word_scores(gold: list, predicted: list | None, columns: list[str], info) -> dict:
+    """Scores of the same words: the predicted sentences', or the model's tags."""
+    from postagger.conllu_io import check_tags
+
+    column = columns[0]
     gold_tags = {c: [check_tags(s, c) for s in gold] for c in columns}
     forms = [s.forms for s in gold]
-    if predicted_paths:
-        predicted = _aligned_predictions(gold, list(read_treebank(predicted_paths)), columns)
+    if predicted is not None:
+        tags = {c: [s.tags(c) for s in predicted] for c in columns}
     else:
         from postagger.tagger import Tagger
 
         tagged = Tagger.from_info(info).tag_sentences(forms, top_k=1)
-        predicted = {c: [t.tags[c] for t in tagged] for c in columns}
-    result = {"column": column, "columns": columns}
-    result.update(accuracy_scores(gold_tags, predicted, forms, info.vocab.is_known if info else None))
-    result.update(tag_report(gold_tags[column], predicted[column]))
-    result["confusion_matrix"] = confusion_matrix(gold_tags[column], predicted[column])
-    if not predicted_paths:
+        tags = {c: [t.tags[c] for t in tagged] for c in columns}
+    result = accuracy_scores(gold_tags, tags, forms, info.vocab.is_known if info else None)
+    result.update(tag_report(gold_tags[column], tags[column]))
+    result["confusion_matrix"] = confusion_matrix(gold_tags[column], tags[column])
+    if predicted is None:
         confidences = [best[0][1] for t in tagged for best in t.scores]
-        correct = [g == p for gs, ps in zip(gold_tags[column], predicted[column]) for g, p in zip(gs, ps)]
+        correct = [g == p for gs, ps in zip(gold_tags[column], tags[column]) for g, p in zip(gs, ps)]
         result["calibration"] = calibration(confidences, correct)
-    if info is not None:
-        result["model"] = str(info.path)
     return result
 
 
-def _aligned_predictions(gold, predicted, columns: list[str]) -> dict[str, list[list[str]]]:
-    for g, p in zip(gold, predicted):
-        if g.forms != p.forms:
-            at = next(
-                (i for i, (a, b) in enumerate(zip(g.forms, p.forms)) if a != b),
-                min(len(g.forms), len(p.forms)),
-            )
-            line = p.first_line + p.words[at].line_index if at < len(p.words) else p.first_line
-            raise PostaggerError(
-                f"words differ from the gold file {g.source} (sentence starting at its line "
-                f"{g.first_line}): the tags of different words cannot be compared",
-                p.source,
-                line,
-            )
-    if len(gold) != len(predicted):
-        source = predicted[-1].source if predicted else None
-        raise PostaggerError(f"gold has {len(gold)} sentences but predictions have {len(predicted)}", source)
-    return {c: [p.tags(c) for p in predicted] for c in columns}
+def _conll18(gold: list, predicted: list, columns: list[str]) -> dict[str, dict]:
+    """The CoNLL 2018 F1 scores that these columns allow: tokens, sentences and words
+    always, UPOS and XPOS when scored, UFeats for FEATS, AllTags for all three."""
+    from postagger import conll18
+
+    wanted = {"tokens", "sentences", "words", *columns}
+    if "feats" in columns:
+        wanted.add("ufeats")
+    if {"upos", "xpos", "feats"} <= set(columns):
+        wanted.add("alltags")
+    scores = conll18.score(gold, predicted)
+    return {metric: scores[metric].to_json() for metric in conll18.METRICS if metric in wanted}
+
+
+def _tag_raw_text(gold: list, info) -> list:
+    """The sentences the model makes of the gold files' raw text (`conll18.raw_text`), as
+    `postagger tag` writes them."""
+    import tempfile
+
+    from postagger.conll18 import raw_text
+    from postagger.conllu_io import read_treebank
+    from postagger.formats import InputFormat, OutputFormat
+    from postagger.pipeline import Job, tag_files
+
+    with tempfile.TemporaryDirectory() as folder:
+        text, tagged = Path(folder) / "gold.txt", Path(folder) / "tagged.conllu"
+        text.write_text(raw_text(gold), encoding="utf-8")
+        with open(tagged, "w", encoding="utf-8", newline="") as stream:
+            tag_files(stream, info, "auto", [(str(text), Job(InputFormat.text, OutputFormat.conllu))])
+        return list(read_treebank([tagged]))

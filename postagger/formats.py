@@ -207,8 +207,5 @@ class Writer:
 
 
 def _sentence_id(sentence: Sentence) -> dict:
-    for line in sentence.lines:
-        text = line.strip().removeprefix("\ufeff")
-        if text.startswith("# sent_id =") or text.startswith("# sent_id="):
-            return {"sent_id": text.split("=", 1)[1].strip()}
-    return {}
+    sent_id = sentence.comment("sent_id")
+    return {} if sent_id is None else {"sent_id": sent_id}

@@ -83,20 +83,7 @@ class TokenizerRules:
 
 def surface_tokens(sentence: Sentence) -> list[tuple[str, list[str], bool]]:
     """(surface form, its words, space after) for each surface token of a treebank sentence."""
-    ranges = {m.first: m for m in sentence.multiword}
-    tokens = []
-    i = 1
-    while i <= len(sentence.words):
-        if i in ranges:
-            m = ranges[i]
-            words = [w.form for w in sentence.words[m.first - 1 : m.last]]
-            tokens.append((m.form, words, m.space_after))
-            i = m.last + 1
-        else:
-            w = sentence.words[i - 1]
-            tokens.append((w.form, [w.form], w.space_after))
-            i += 1
-    return tokens
+    return [(t.form, [w.form for w in t.words], t.space_after) for t in sentence.tokens()]
 
 
 def learn_rules(sentences: Iterable[Sentence]) -> TokenizerRules:

@@ -126,9 +126,9 @@ CASES = {
     "evaluate-unseen-tag": Case(["evaluate", "{in}", "--model", "{model}", "--json"], {"in": UNSEEN_TAG}, 0,
                                 "MADEUPTAG"),
     "evaluate-different-words": Case(["evaluate", "{in}", "--pred", "{dir}/pred.conllu"],
-                                     {"in": b(GOOD), "pred.conllu": OTHER_WORDS}, 2, "words differ", 1),
-    "evaluate-sentence-count": Case(["evaluate", "{in}", "--pred", "{dir}/pred.conllu"],
-                                    {"in": b(GOOD + GOOD), "pred.conllu": b(GOOD)}, 2, "2 sentences"),
+                                     {"in": b(GOOD), "pred.conllu": OTHER_WORDS}, 2, "the text differs", 1),
+    "evaluate-text-missing": Case(["evaluate", "{in}", "--pred", "{dir}/pred.conllu"],
+                                  {"in": b(GOOD + GOOD), "pred.conllu": b(GOOD)}, 2, "the text differs", 5),
     # models
     "tag-model-missing-file": Case(["tag", "{in}", "--model", "{broken}"], {"in": b(GOOD)}, 3,
                                    "missing weights.npz"),

@@ -13,6 +13,7 @@ from conftest import DEV, TEST, TRAIN, conllu_block, write
 from typer.testing import CliRunner
 
 from postagger.cli import app
+from postagger.conllu_io import read_treebank
 
 runner = CliRunner()
 
@@ -79,8 +80,26 @@ def test_evaluate_predictions_against_gold(tmp_path, tiny_model):
     by_model = json.loads(run("evaluate", TEST, "--model", tiny_model, "--json").stdout)
     by_file = json.loads(run("evaluate", TEST, "--pred", pred, "--model", tiny_model, "--json").stdout)
     assert by_file["upos"] == by_model["upos"] and by_file["upos_oov"] == by_model["upos_oov"]
+    assert by_file["conll18"]["upos"]["f1"] == by_file["upos"]  # the same words: F1 is accuracy
     other = write(tmp_path / "other.conllu", conllu_block("1 Completely X", "2 different X"))
-    assert_clean_error(run("evaluate", TEST, "--pred", other), 2, "other.conllu:1:", "words differ")
+    assert_clean_error(run("evaluate", TEST, "--pred", other), 2, "other.conllu:1:", "the text differs")
+
+
+def test_evaluate_raw_text_output_as_conll_2018_does(tiny_model, tmp_path):
+    """--raw tags the gold file's own raw text; --pred scores a file tagged from it the same."""
+    from postagger.conll18 import raw_text
+
+    text = write(tmp_path / "test.txt", raw_text(read_treebank([TEST])))
+    pred = tmp_path / "pred.conllu"
+    assert run("tag", text, "--model", tiny_model, "-o", pred).exit_code == 0
+    by_raw = json.loads(run("evaluate", TEST, "--raw", "--model", tiny_model, "--json").stdout)
+    by_file = json.loads(run("evaluate", TEST, "--pred", pred, "--model", tiny_model, "--json").stdout)
+    assert by_raw["conll18"] == by_file["conll18"] and "upos" not in by_file  # no per-word accuracy
+    assert list(by_raw["conll18"]) == ["tokens", "sentences", "words", "upos"]
+    assert 0.9 < by_raw["conll18"]["tokens"]["f1"] < 1 and 0.5 < by_raw["conll18"]["upos"]["f1"] < 1
+    table = run("evaluate", TEST, "--raw", "--model", tiny_model).stdout
+    assert "CoNLL 2018" in table and "Sentences" in table
+    assert_clean_error(run("evaluate", TEST, "--raw", "--pred", pred), 2, "leave out --pred")
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,19 @@ def evaluate_cli(
     model: ModelOption = None,
     pred: Annotated[
         Optional[list[Path]],
-        typer.Option("--pred", help="Score these predicted CoNLL-U files instead of tagging."),
+        typer.Option(
+            "--pred",
+            help="Score these predicted CoNLL-U files instead of tagging (tokenized otherwise: "
+            "CoNLL 2018 F1 scores).",
+        ),
     ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Tag the gold files' own raw text (tokenizer included) and score it as CoNLL 2018 does.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     confusion: Annotated[bool, typer.Option("--confusion", help="Show the whole confusion matrix.")] = False,
     columns: Annotated[
@@ -43,11 +54,12 @@ def evaluate_cli(
         typer.Option(help="Draw the confusion matrix and per-tag F1 into this PNG file (needs matplotlib)."),
     ] = None,
 ) -> None:
-    """Accuracy (all, seen and unseen words), per-tag scores, confusions and calibration."""
+    """Accuracy (all, seen and unseen words), per-tag scores, confusions and calibration; or
+    the CoNLL 2018 F1 scores of raw-text output."""
     from postagger.evaluate import evaluate_files
 
     require_plotting(plot)
-    result = evaluate_files(gold, model, pred, columns.split(",") if columns else None)
+    result = evaluate_files(gold, model, pred, columns.split(",") if columns else None, raw=raw)
     if plot is not None:
         from postagger.plots import plot_confusion
 

@@ -129,7 +129,11 @@ def neighbours_table(word: str, neighbours: list[tuple[str, float]]) -> Table:
 
 def print_evaluation(console: Console, result: dict, show_matrix: bool = False) -> None:
     """The tables of `postagger evaluate`: accuracy, per tag, confusions, calibration and,
-    with `show_matrix`, the whole confusion matrix."""
+    with `show_matrix`, the whole confusion matrix; for output tokenized otherwise than the
+    gold (raw text), the CoNLL 2018 F1 scores."""
+    if "tokens" not in result:
+        console.print(_conll18_table(result["conll18"]))
+        return
     console.print(_accuracy_table(result))
     console.print(_per_tag_table(result))
     if result["confusions"]:
@@ -147,6 +151,18 @@ def print_evaluation(console: Console, result: dict, show_matrix: bool = False) 
         )
     if show_matrix:
         console.print(_matrix_table(result["confusion_matrix"]))
+
+
+def _conll18_table(scores: dict) -> Table:
+    names = {"tokens": "Tokens", "sentences": "Sentences", "words": "Words", **METRIC_NAMES}
+    table = Table(title="CoNLL 2018 scores (tokenization differs from the gold)")
+    for name in ("metric", "gold", "system", "right", "precision", "recall", "F1"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for metric, s in scores.items():
+        counts = (f"{s[k]:,}" for k in ("gold", "system", "correct"))
+        rates = (f"{s[k]:.2%}" for k in ("precision", "recall", "f1"))
+        table.add_row(names[metric], *counts, *rates)
+    return table
 
 
 def _accuracy_table(result: dict) -> Table:
