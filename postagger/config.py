@@ -24,7 +24,7 @@ FEATS_HEADS = ("whole", "split")
 STRATEGIES = ("default", "mirrored", "multiworker")
 ENGINES = ("auto", "onnx", "numpy", "keras")  # see postagger.engines
 #: the help panels of `postagger train --help`, in order
-PANELS = ("data", "network", "training", "vectors", "output")
+PANELS = ("data", "network", "training", "vectors", "segmenter", "output")
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 ABSENT_MEANS = {
     "char_encoder": "cnn",
@@ -282,6 +282,12 @@ class RunOptions:
         choices=STRATEGIES,
         with_resume=True,
     )
+    segmenter: bool = setting(
+        True,
+        "Also train the raw-text segmenter (a character network) on the training files' text; "
+        "without it, raw text is split by rules.",
+        "segmenter",
+    )
     output: Optional[Path] = setting(None, "Model directory to write.", "output", names=("--output", "-o"))
     resume: Optional[Path] = setting(
         None,
@@ -301,3 +307,56 @@ class RunOptions:
         "output",
         with_resume=True,
     )
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """The raw-text segmenter: characters (and their Unicode categories) → embeddings →
+    `layers` convolutions of width `kernel`, dilated 1, 2, 4, ... (residual, ReLU) → for
+    each character: inside a token, token end, or sentence end. Defaults chosen on
+    en_ewt-ud-dev's text (docs/BENCHMARKS.md). Saved in segmenter.json."""
+
+    filters: int = setting(48, "Segmenter convolution filters.", "segmenter", at_least=1)
+    kernel: int = setting(5, "Segmenter convolution width (odd).", "segmenter", at_least=1)
+    layers: int = setting(4, "Segmenter convolutions, dilated 1, 2, 4, ...", "segmenter", at_least=1)
+    char_dim: int = 32
+    category_dim: int = 8
+    dropout: float = setting(0.1, "Segmenter dropout.", "segmenter", at_least=0, below=1)
+    epochs: int = setting(15, "Segmenter epochs (the best on dev is kept).", "segmenter", at_least=1)
+    window: int = setting(256, "Characters per training row.", "segmenter", at_least=8)
+    batch_size: int = 32
+    learning_rate: float = setting(0.003, "Segmenter Adam learning rate.", "segmenter", above=0)
+    min_char_count: int = 2  # rarer characters share the unknown id (their category still tells)
+    seed: int = setting(1, "Segmenter random seed.", "segmenter")
+
+    def __post_init__(self):
+        problems = [
+            option.problem(name, getattr(self, name)) for name, option in options_of(SegmenterConfig).items()
+        ]
+        if self.kernel % 2 == 0:
+            problems.append("kernel must be odd (the convolutions are centred)")
+        problems = [p for p in problems if p]
+        if problems:
+            raise PostaggerError("invalid segmenter settings: " + "; ".join(problems))
+
+    @property
+    def dilations(self) -> list[int]:
+        return [2**i for i in range(self.layers)]
+
+    @property
+    def radius(self) -> int:
+        """How many characters on each side a character's label depends on."""
+        return sum((self.kernel - 1) // 2 * d for d in self.dilations)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict, path: str | Path = "segmenter.json") -> SegmenterConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(data, dict) or set(data) - known:
+            raise ModelError(f"unknown segmenter settings {sorted(set(data) - known)}", path)
+        try:
+            return cls(**data)
+        except (PostaggerError, TypeError) as err:
+            raise ModelError(str(err), path) from None

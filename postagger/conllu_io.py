@@ -54,6 +54,7 @@ class MultiwordToken:
     last: int
     form: str
     space_after: bool
+    misc: dict[str, str] = field(default_factory=dict)  # MISC items to write on its line
 
 
 @dataclass
@@ -190,6 +191,7 @@ class Block:
     data: bytes
     source: str  # the file's name for messages ("<stdin>" for stdin)
     first_line: int  # number of the block's first line in the file
+    first_char: int = 0  # characters before the block in the file (a leading BOM left out)
 
     def text(self) -> str:
         """The block decoded from UTF-8; a NUL byte or invalid UTF-8 raises a
@@ -224,40 +226,52 @@ class Block:
 
 
 def read_blocks(
-    path: str | Path, units: int | None = None, per_line: bool = False, max_lines: int | None = None
+    path: str | Path,
+    units: int | None = None,
+    per_line: bool = False,
+    max_lines: int | None = None,
+    count_chars: bool = False,
 ) -> Iterator[Block]:
     """Stream a file ('-' for stdin) as blocks of whole lines. A block ends after a blank
     line once it holds `units` (default `BLOCK_UNITS`) blank lines (sentence or paragraph
     ends), or with `per_line` after `units` lines; with `max_lines`, also after that many
-    lines without a blank one; and at the end of the file."""
-    units = units or BLOCK_UNITS
+    lines without a blank one; and at the end of the file. With `count_chars`, each block
+    knows how many characters come before it (`Block.first_char`)."""
     name = display_name(path)
     stream = open_binary(path)
-    first = 1
+    first, chars = 1, 0
     try:
-        if per_line:
-            while lines := list(itertools.islice(stream, units)):
-                yield Block(b"".join(lines), name, first)
-                first += len(lines)
-            return
-        lines: list[bytes] = []
-        ends = since_blank = 0
-        longest = max_lines or sys.maxsize
-        for raw in stream:
-            lines.append(raw)
-            since_blank += 1
-            if raw.isspace():  # ASCII white space only: a subset of the blank lines
-                ends += 1
-                since_blank = 0
-            if ends >= units and since_blank == 0 or since_blank >= longest:
-                yield Block(b"".join(lines), name, first)
-                first += len(lines)
-                lines, ends, since_blank = [], 0, 0
-        if lines:
-            yield Block(b"".join(lines), name, first)
+        for lines in _line_groups(stream, units or BLOCK_UNITS, per_line, max_lines or sys.maxsize):
+            block = Block(b"".join(lines), name, first, chars)
+            yield block
+            first += len(lines)
+            if count_chars:  # invalid UTF-8 is reported where the block is decoded
+                text = block.data.decode("utf-8", "replace")
+                chars += len(text) - (block.first_line == 1 and text.startswith("\ufeff"))
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _line_groups(stream: BinaryIO, units: int, per_line: bool, longest: int) -> Iterator[list[bytes]]:
+    """The lines of each block (see `read_blocks`)."""
+    if per_line:
+        while lines := list(itertools.islice(stream, units)):
+            yield lines
+        return
+    lines: list[bytes] = []
+    ends = since_blank = 0
+    for raw in stream:
+        lines.append(raw)
+        since_blank += 1
+        if raw.isspace():  # ASCII white space only: a subset of the blank lines
+            ends += 1
+            since_blank = 0
+        if ends >= units and since_blank == 0 or since_blank >= longest:
+            yield lines
+            lines, ends, since_blank = [], 0, 0
+    if lines:
+        yield lines
 
 
 def read_conllu(path: str | Path) -> Iterator[Sentence]:
@@ -427,7 +441,7 @@ def format_sentence(
     for i, form in enumerate(words, 1):
         if i in ranges:
             m = ranges[i]
-            range_misc = "_" if m.space_after else "SpaceAfter=No"
+            range_misc = merge_misc("_" if m.space_after else "SpaceAfter=No", m.misc)
             out.append(f"{m.first}-{m.last}\t{m.form}\t_\t_\t_\t_\t_\t_\t_\t{range_misc}\n")
             inside_range_until = m.last
         fields = [str(i), form, "_", "_", "_", "_", "_", "_", "_", "_"]

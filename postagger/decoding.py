@@ -15,10 +15,14 @@ from postagger.vocab import PAD_ID, Vocabulary
 class TaggedSentence:
     """A sentence's tags: `tags` maps every column the model fills ("upos", "xpos",
     "feats") to one tag per word; `scores`, when asked for, holds for each word its best
-    (tag, probability) pairs of the primary column, best first, else None."""
+    (tag, probability) pairs of the primary column, best first, else None. Sentences found
+    in raw text (`Tagger.tag_text`) also have their `words` and each word's `span` (start,
+    end) in the text: its token's characters (the words of a multiword token share them)."""
 
     tags: dict[str, list[str]]
     scores: list[list[tuple[str, float]]] | None = None
+    words: list[str] | None = None
+    spans: list[tuple[int, int]] | None = None
 
 
 def top_tag_ids(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

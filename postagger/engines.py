@@ -189,3 +189,40 @@ def load_keras_model(info: ModelInfo):
             path,
         ) from None
     return model
+
+
+def load_segmenter_network(info: ModelInfo, engine: str = "auto") -> Engine | None:
+    """The model's raw-text segmenter run by `engine` (as `load_tagger_network`): "chars"
+    and "categories" ids (batch, time) → "boundaries" (batch, time, labels); None for a model
+    without one."""
+    from postagger.modeldir import SEGMENTER_WEIGHTS_FILE
+    from postagger.segmentation import CATEGORIES
+
+    if info.segmenter is None:
+        return None
+    engine = resolve_engine(engine, info)
+    path = info.path / SEGMENTER_WEIGHTS_FILE
+    arrays = read_weight_arrays(path)
+    config = info.segmenter.config
+    rows = {
+        "seg_char_embedding/0": len(info.segmenter.chars) + 2,
+        "seg_category_embedding/0": len(CATEGORIES) + 2,
+    }
+    if any(name not in arrays or arrays[name].shape[0] != n for name, n in rows.items()):
+        raise ModelError("weights do not belong to the characters of segmenter.json", path)
+    if engine == "keras":
+        from postagger.model import build_segmenter, set_weight_arrays
+
+        model = build_segmenter(config, *rows.values())
+        set_weight_arrays(model, arrays, path)
+        return KerasEngine(model)
+    try:
+        if engine == "onnx":
+            from postagger.onnx_graph import build_segmenter_graph
+
+            return OnnxEngine(build_segmenter_graph(arrays, config.dilations))
+        from postagger.numpy_network import NumpySegmenter
+
+        return NumpySegmenter(config.dilations, arrays)
+    except (KeyError, ValueError, IndexError) as err:
+        raise ModelError(f"weights do not fit segmenter.json ({type(err).__name__}: {err})", path) from None

@@ -1,7 +1,8 @@
 """Input and output formats of `postagger tag`.
 
-Inputs: `text` (raw text, tokenized by the model's tokenizer), `tokens` (one pre-tokenized
-sentence per line, tokens separated by white space), `conllu` (tags filled in place).
+Inputs: `text` (raw text, split into sentences of tokens by the model's segmenter, or its
+rules), `lines` (raw text, one sentence a line), `tokens` (one pre-tokenized sentence per
+line, tokens separated by white space), `conllu` (tags filled in place).
 Outputs: `conllu`, `tsv` (word<TAB>tag, blank line between sentences), `inline`
 (word/tag ... one sentence per line), `jsonl` (one JSON object per sentence).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +25,19 @@ from postagger.conllu_io import (
     parse_conllu,
     read_blocks,
 )
-from postagger.text import Token, Tokenizer
+from postagger.text import Token, token_ends
 
 if TYPE_CHECKING:  # decoding imports NumPy, which the CLI must not import before `tag` runs
     from postagger.decoding import TaggedSentence
+    from postagger.segmentation import Segmenter
+    from postagger.text import Tokenizer
+
+    Splitter = Segmenter | Tokenizer  # what splits raw text: `paragraph_sentences(paragraphs)`
 
 
 class InputFormat(str, enum.Enum):
     text = "text"
+    lines = "lines"
     tokens = "tokens"
     conllu = "conllu"
 
@@ -55,14 +62,29 @@ class Item:
     sentence: Sentence | None = None  # conllu input: written back in place
     tokens: list[Token] | None = None  # text input: surface tokens (multiword tokens)
     text: str | None = None
+    # text input: each token's characters in the input, start and end one after another
+    # (an array of machine integers: a block may hold hundreds of thousands of tokens)
+    spans: array | None = None
+
+    def token_spans(self) -> list[tuple[int, int]]:
+        """(start, end) of each token in the input."""
+        flat = self.spans.tolist()
+        return list(zip(flat[::2], flat[1::2]))
+
+    def word_spans(self) -> list[tuple[int, int]]:
+        """Each word's token's span (the words of a multiword token share it)."""
+        return [span for token, span in zip(self.tokens, self.token_spans()) for _ in token.words]
 
 
-#: raw text: a paragraph longer than this many lines is cut at a line end (so that a
-#: file without blank lines is still read in bounded pieces)
-MAX_PARAGRAPH_LINES = 65_536
+#: raw text: a paragraph longer than this many lines is cut at a line end, so that a file
+#: without blank lines is read in pieces of about a block's size (2,048 paragraphs)
+MAX_PARAGRAPH_LINES = 8192
+#: raw text: a longer sentence is cut into pieces of at most this many tokens (text without
+#: sentence punctuation, lists), so that tagging time and memory stay bounded
+MAX_SENTENCE_TOKENS = 250
 
 
-def read_items(path: str | Path, fmt: InputFormat, tokenizer: Tokenizer) -> Iterator[Item]:
+def read_items(path: str | Path, fmt: InputFormat, tokenizer: Splitter) -> Iterator[Item]:
     for block in read_input_blocks(path, fmt):
         yield from block_items(block, fmt, tokenizer)
 
@@ -73,42 +95,71 @@ def read_input_blocks(path: str | Path, fmt: InputFormat) -> Iterator[Block]:
         return read_blocks(path)
     if fmt is InputFormat.tokens:
         return read_blocks(path, per_line=True)
-    return read_blocks(path, max_lines=MAX_PARAGRAPH_LINES)
+    if fmt is InputFormat.lines:
+        return read_blocks(path, per_line=True, count_chars=True)
+    return read_blocks(path, max_lines=MAX_PARAGRAPH_LINES, count_chars=True)
 
 
-def block_items(block: Block, fmt: InputFormat, tokenizer: Tokenizer) -> list[Item]:
+def block_items(block: Block, fmt: InputFormat, tokenizer: Splitter) -> list[Item]:
     """The items of a block: CoNLL-U sentences, lines of tokens, or the sentences the
-    tokenizer finds in each paragraph of raw text (blank lines end paragraphs)."""
+    tokenizer finds in each paragraph of raw text (blank lines end paragraphs; with `lines`,
+    each line is a sentence)."""
     if fmt is InputFormat.conllu:
         return [Item(sentence.forms, sentence=sentence) for sentence in parse_conllu(block)]
     lines = block.lines()
     if block.first_line == 1 and lines:
         lines[0] = lines[0].removeprefix("\ufeff")
-    items = []
     if fmt is InputFormat.tokens:
-        for line in lines:
-            words = line.split()
-            items.append(Item(words, text=" ".join(words)))
-        return items
-    for paragraph in _paragraphs(lines):
-        for tokens in tokenizer.sentences(paragraph):
+        return [Item(line.split(), text=" ".join(line.split())) for line in lines]
+    units = list(_lines(lines) if fmt is InputFormat.lines else _paragraphs(lines))
+    found = tokenizer.paragraph_sentences([text for text, _ in units])
+    items = []
+    for (text, start), sentences in zip(units, found):
+        if fmt is InputFormat.lines:
+            sentences = [[token for sentence in sentences for token in sentence]]
+        ends = iter(token_ends(text, [token.form for sentence in sentences for token in sentence]))
+        start += block.first_char
+        for tokens in _bounded(sentences):
+            spans = array(
+                "q", [x for t, end in zip(tokens, ends) for x in (start + end - len(t.form), start + end)]
+            )
             words = [w for t in tokens for w in t.words]
-            text = "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
-            items.append(Item(words, tokens=tokens, text=text))
+            joined = "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
+            items.append(Item(words, tokens=tokens, text=joined, spans=spans))
     return items
 
 
-def _paragraphs(lines: list[str]) -> Iterator[str]:
-    """Blank-line separated blocks of lines."""
+def _bounded(sentences: list[list[Token]]) -> Iterator[list[Token]]:
+    """The sentences, those longer than `MAX_SENTENCE_TOKENS` cut into pieces."""
+    for tokens in sentences:
+        for start in range(0, len(tokens), MAX_SENTENCE_TOKENS):
+            yield tokens[start : start + MAX_SENTENCE_TOKENS]
+
+
+def _paragraphs(lines: list[str]) -> Iterator[tuple[str, int]]:
+    """Blank-line separated blocks of lines, with where each starts in the lines' text."""
     paragraph: list[str] = []
+    at = start = 0
     for line in lines:
         if line.strip():
+            if not paragraph:
+                start = at
             paragraph.append(line)
         elif paragraph:
-            yield "".join(paragraph)
+            yield "".join(paragraph), start
             paragraph = []
+        at += len(line)
     if paragraph:
-        yield "".join(paragraph)
+        yield "".join(paragraph), start
+
+
+def _lines(lines: list[str]) -> Iterator[tuple[str, int]]:
+    """The lines that are not blank, without their ends, with where each starts."""
+    at = 0
+    for line in lines:
+        if line.strip():
+            yield line.rstrip("\r\n"), at
+        at += len(line)
 
 
 class Writer:
@@ -172,6 +223,9 @@ class Writer:
                     record["top"] = [[[t, round(p, 6)] for t, p in best] for best in scores]
             if item.text is not None:
                 record["text"] = item.text
+            if item.spans is not None:
+                spans = item.word_spans()
+                record["start"], record["end"] = [s for s, _ in spans], [e for _, e in spans]
             if item.sentence is not None:
                 record.update(_sentence_id(item.sentence))
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -193,11 +247,17 @@ class Writer:
         comments.append(f"text = {item.text}")
         if item.tokens is None:
             return format_sentence(item.words, columns, comments=comments, misc=misc)
+        misc = misc or [{} for _ in item.words]
         space_after, multiword, position = [], [], 1
-        for token in item.tokens:
+        for token, (start, end) in zip(item.tokens, item.token_spans()):
             n = len(token.words)
+            ranged = {"TokenRange": f"{start}:{end}"}  # as UDPipe writes it
             if n > 1:
-                multiword.append(MultiwordToken(position, position + n - 1, token.form, token.space_after))
+                multiword.append(
+                    MultiwordToken(position, position + n - 1, token.form, token.space_after, ranged)
+                )
+            else:
+                misc[position - 1] = {**ranged, **misc[position - 1]}
             space_after.extend([True] * (n - 1) + [token.space_after])
             position += n
         return format_sentence(

@@ -15,7 +15,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from postagger.config import ModelConfig  # noqa: E402
+from postagger.config import ModelConfig, SegmenterConfig  # noqa: E402
+from postagger.segmentation import LABELS  # noqa: E402
 from postagger.vocab import PAD_ID, UNK_ID, Vocabulary, head_column  # noqa: E402
 
 
@@ -330,3 +331,43 @@ def set_weight_arrays(model: keras.Model, arrays: dict, source) -> None:
                 )
             values.append(value)
         layer.set_weights(values)
+
+
+class RealCharacters(layers.Layer):
+    """1.0 for real characters (id != 0), 0.0 for padding: (batch, time, 1)."""
+
+    def call(self, chars):
+        return ops.expand_dims(ops.cast(ops.not_equal(chars, PAD_ID), self.compute_dtype), -1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, 1)
+
+
+def build_segmenter(config: SegmenterConfig, n_chars: int, n_categories: int) -> keras.Model:
+    """The raw-text segmenter (`postagger.segmentation`): "chars" and "categories" ids
+    (batch, time) → "boundaries" (batch, time, 4): each character's probabilities of each
+    label (`postagger.segmentation`: inside a token, a token's end, a sentence's end, a
+    word's end inside a multiword token).
+
+    Every layer's output is zeroed on padding, so that a character's label depends on the
+    real characters within `config.radius` of it only, however the text is cut into rows."""
+    chars = keras.Input(shape=(None,), dtype="int32", name="chars")
+    categories = keras.Input(shape=(None,), dtype="int32", name="categories")
+    real = RealCharacters(name="seg_real")(chars)
+    embedded = [
+        layers.Embedding(n_chars, config.char_dim, name="seg_char_embedding")(chars),
+        layers.Embedding(n_categories, config.category_dim, name="seg_category_embedding")(categories),
+    ]
+    x = layers.Multiply(name="seg_input")([layers.Concatenate(name="seg_concat")(embedded), real])
+    for i, dilation in enumerate(config.dilations, 1):
+        conv = layers.Conv1D(
+            config.filters, config.kernel, dilation_rate=dilation, padding="same", activation="relu",
+            name=f"seg_conv_{i}",
+        )  # fmt: skip
+        h = layers.Multiply(name=f"seg_masked_{i}")([conv(x), real])
+        x = layers.Add(name=f"seg_residual_{i}")([x, h]) if x.shape[-1] == config.filters else h
+        x = layers.Dropout(config.dropout, name=f"seg_dropout_{i}")(x)
+    boundaries = layers.Dense(LABELS, activation="softmax", name="seg_boundaries")(x)
+    return keras.Model(
+        {"chars": chars, "categories": categories}, {"boundaries": boundaries}, name="segmenter"
+    )

@@ -9,6 +9,9 @@
                      NumPy and ONNX engines directly and by the Keras engine into a rebuilt
                      network (`postagger.engines` builds each; this module only reads and
                      writes the files)
+    segmenter.json   the raw-text segmenter's settings, characters, sentence threshold and
+    segmenter.npz    dev scores, and its weights (optional: without them raw text is split
+                     by the rules of tokenizer.json, as in directories written before)
 
 Directories written before weights.npz became the only weights file hold `model.keras`
 (Keras's weights file) instead or as well; the Keras engine still reads it when there is no
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postagger.atomic import atomic_directory
-from postagger.config import ModelConfig
+from postagger.config import ModelConfig, SegmenterConfig
 from postagger.errors import ModelError, PostaggerError
 from postagger.jsonfile import read_json_object
 from postagger.text import TokenizerRules
@@ -34,6 +37,51 @@ MODEL_FORMAT = 1
 FILES = ("config.json", "vocab.json", "tokenizer.json", "metrics.json")
 WEIGHTS_FILE = "weights.npz"
 KERAS_WEIGHTS_FILE = "model.keras"  # older directories only
+SEGMENTER_FILE = "segmenter.json"
+SEGMENTER_WEIGHTS_FILE = "segmenter.npz"
+SEGMENTER_FORMAT = 1
+
+
+@dataclass
+class SegmenterInfo:
+    """A trained segmenter (segmenter.json; its weights are in segmenter.npz)."""
+
+    config: SegmenterConfig
+    chars: list[str]  # character ids 2, 3, ... (0: padding, 1: unknown)
+    threshold: float  # a sentence ends where its probability passes this (chosen on dev)
+    scores: dict = field(default_factory=dict)  # dev scores
+    provenance: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "format": SEGMENTER_FORMAT,
+            "config": self.config.to_json(),
+            "chars": self.chars,
+            "threshold": self.threshold,
+            "scores": self.scores,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, path: Path) -> SegmenterInfo:
+        if data.get("format") != SEGMENTER_FORMAT:
+            raise ModelError(f"segmenter format {data.get('format')!r} is not supported", path)
+        try:
+            chars, threshold = [str(c) for c in data["chars"]], float(data["threshold"])
+            config = SegmenterConfig.from_json(data["config"], path)
+            return cls(
+                config, chars, threshold, dict(data.get("scores", {})), dict(data.get("provenance", {}))
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelError(f"damaged ({type(err).__name__}: {err})", path) from None
+
+
+@dataclass
+class TrainedSegmenter:
+    """A segmenter to save: what segmenter.json holds and its weight arrays."""
+
+    info: SegmenterInfo
+    weights: dict
 
 
 @dataclass
@@ -46,6 +94,7 @@ class ModelInfo:
     rules: TokenizerRules
     metrics: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    segmenter: SegmenterInfo | None = None  # None: raw text is split by the rules
 
     @property
     def weights_path(self) -> Path:
@@ -80,19 +129,7 @@ def _read_json(path: Path) -> dict:
 def load_model_info(path: str | Path | None) -> ModelInfo:
     """Read and validate a model directory (without loading TensorFlow)."""
     path = default_model_dir() if path is None else Path(path)
-    if not path.exists():
-        raise ModelError("no such model directory", path)
-    if not path.is_dir():
-        raise ModelError("is not a model directory", path)
-    missing = [name for name in FILES if not (path / name).is_file()]
-    if not (path / WEIGHTS_FILE).is_file() and not (path / KERAS_WEIGHTS_FILE).is_file():
-        missing.append(WEIGHTS_FILE)
-    if missing:
-        raise ModelError(f"not a complete model directory (missing {', '.join(missing)})", path)
-    root = path.resolve()
-    for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE):
-        if (path / name).exists() and not (path / name).resolve().is_relative_to(root):
-            raise ModelError("points outside the model directory (a link?); refusing to read it", path / name)
+    _check_files(path)
     meta = _read_json(path / "config.json")
     fmt = meta.get("format")
     if not isinstance(fmt, int):
@@ -119,7 +156,29 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
         )
     rules = TokenizerRules.from_json(_read_json(path / "tokenizer.json"))
     metrics = _read_json(path / "metrics.json")
-    return ModelInfo(path, config, vocab, rules, metrics, meta.get("provenance", {}))
+    segmenter = None
+    if (path / SEGMENTER_FILE).is_file():
+        segmenter = SegmenterInfo.from_json(_read_json(path / SEGMENTER_FILE), path / SEGMENTER_FILE)
+    return ModelInfo(path, config, vocab, rules, metrics, meta.get("provenance", {}), segmenter)
+
+
+def _check_files(path: Path) -> None:
+    """A directory with every file a model needs, none of them a link leading outside."""
+    if not path.exists():
+        raise ModelError("no such model directory", path)
+    if not path.is_dir():
+        raise ModelError("is not a model directory", path)
+    missing = [name for name in FILES if not (path / name).is_file()]
+    if not (path / WEIGHTS_FILE).is_file() and not (path / KERAS_WEIGHTS_FILE).is_file():
+        missing.append(WEIGHTS_FILE)
+    if (path / SEGMENTER_FILE).is_file() and not (path / SEGMENTER_WEIGHTS_FILE).is_file():
+        missing.append(SEGMENTER_WEIGHTS_FILE)
+    if missing:
+        raise ModelError(f"not a complete model directory (missing {', '.join(missing)})", path)
+    root = path.resolve()
+    for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE, SEGMENTER_FILE, SEGMENTER_WEIGHTS_FILE):
+        if (path / name).exists() and not (path / name).resolve().is_relative_to(root):
+            raise ModelError("points outside the model directory (a link?); refusing to read it", path / name)
 
 
 def save_model_dir(
@@ -130,15 +189,11 @@ def save_model_dir(
     rules: TokenizerRules,
     metrics: dict,
     provenance: dict,
+    segmenter: TrainedSegmenter | None = None,
 ) -> None:
     """Write a complete model directory atomically (an existing one is replaced whole);
     `weights` are the network's arrays by "<layer>/<index>" (`postagger.model.weight_arrays`)."""
-    import numpy as np
-
     from postagger import __version__
-
-    def dump(data) -> str:
-        return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
     with atomic_directory(path) as tmp:
         meta = {
@@ -147,12 +202,43 @@ def save_model_dir(
             "config": config.to_json(),
             "provenance": provenance,
         }
-        (tmp / "config.json").write_text(dump(meta), encoding="utf-8")
-        (tmp / "vocab.json").write_text(dump(vocab.to_json()), encoding="utf-8")
-        (tmp / "tokenizer.json").write_text(dump(rules.to_json()), encoding="utf-8")
-        (tmp / "metrics.json").write_text(dump(metrics), encoding="utf-8")
-        with open(tmp / WEIGHTS_FILE, "wb") as stream:
-            np.savez(stream, **weights)
+        (tmp / "config.json").write_text(_dump(meta), encoding="utf-8")
+        (tmp / "vocab.json").write_text(_dump(vocab.to_json()), encoding="utf-8")
+        (tmp / "tokenizer.json").write_text(_dump(rules.to_json()), encoding="utf-8")
+        (tmp / "metrics.json").write_text(_dump(metrics), encoding="utf-8")
+        _write_arrays(tmp / WEIGHTS_FILE, weights)
+        if segmenter is not None:
+            _write_segmenter(tmp, segmenter)
+
+
+def save_segmenter(path: str | Path, segmenter: TrainedSegmenter) -> None:
+    """Put a segmenter into an existing model directory (replacing its own), atomically:
+    the directory is rewritten whole, the other files copied."""
+    import shutil
+
+    path = Path(path)
+    load_model_info(path)  # a complete model directory to add to
+    with atomic_directory(path) as tmp:
+        for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE):
+            if (path / name).is_file():
+                shutil.copy2(path / name, tmp / name)
+        _write_segmenter(tmp, segmenter)
+
+
+def _write_segmenter(folder: Path, segmenter: TrainedSegmenter) -> None:
+    (folder / SEGMENTER_FILE).write_text(_dump(segmenter.info.to_json()), encoding="utf-8")
+    _write_arrays(folder / SEGMENTER_WEIGHTS_FILE, segmenter.weights)
+
+
+def _dump(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def _write_arrays(path: Path, arrays: dict) -> None:
+    import numpy as np
+
+    with open(path, "wb") as stream:
+        np.savez(stream, **arrays)
 
 
 def read_weight_arrays(npz: Path) -> dict:

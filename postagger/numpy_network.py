@@ -223,3 +223,48 @@ def _halve_sigmoid_gates(a: np.ndarray) -> np.ndarray:
     scale = np.full(a.shape[-1], 0.5, dtype=np.float32)
     scale[2 * units : 3 * units] = 1.0
     return a * scale
+
+
+class NumpySegmenter:
+    """The segmenter (`postagger.model.build_segmenter`) in NumPy: "chars" and "categories"
+    ids (batch, time) → "boundaries" (batch, time, labels) probabilities."""
+
+    def __init__(self, dilations: list[int], weights: Mapping[str, np.ndarray]):
+        w = {k: v.astype(np.float32) for k, v in weights.items()}
+        self.char_embedding = w["seg_char_embedding/0"]
+        self.category_embedding = w["seg_category_embedding/0"]
+        # each convolution: (kernel width × input, filters) for one product over all windows
+        self.convs = []
+        for i, dilation in enumerate(dilations, 1):
+            kernel, bias = w[f"seg_conv_{i}/0"], w[f"seg_conv_{i}/1"]
+            width, dim, filters = kernel.shape
+            self.convs.append((kernel.reshape(width * dim, filters), bias, width, dilation))
+        self.dense = (w["seg_boundaries/0"], w["seg_boundaries/1"])
+
+    def run(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] = ("boundaries",)) -> dict:
+        chars = inputs["chars"]
+        real = (chars != PAD_ID)[..., None].astype(np.float32)
+        x = np.concatenate([self.char_embedding[chars], self.category_embedding[inputs["categories"]]], -1)
+        x *= real
+        for kernel, bias, width, dilation in self.convs:
+            h = _dilated_conv(x, kernel, bias, width, dilation)
+            np.maximum(h, 0, out=h)
+            h *= real
+            x = x + h if x.shape[-1] == h.shape[-1] else h
+        logits = x @ self.dense[0] + self.dense[1]
+        logits -= logits.max(-1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(-1, keepdims=True)
+        return {"boundaries": probs}
+
+
+def _dilated_conv(
+    x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, width: int, dilation: int
+) -> np.ndarray:
+    """A "same" 1-D convolution over time of x (batch, time, dim): all `width` taps side by
+    side, one matrix product."""
+    batch, time, dim = x.shape
+    side = (width - 1) // 2 * dilation
+    padded = np.pad(x, ((0, 0), (side, side), (0, 0)))
+    taps = np.concatenate([padded[:, j * dilation : j * dilation + time] for j in range(width)], -1)
+    return (taps.reshape(batch * time, width * dim) @ kernel + bias).reshape(batch, time, -1)

@@ -112,3 +112,46 @@ def _head(g: _Graph, weights: dict[str, np.ndarray], name: str) -> None:
     real = g.node("Slice", [name, "one", "end", "last_axis"], f"{name}_real")
     best = g.node("ArgMax", [real], f"{name}_best", axis=-1, keepdims=0)
     g.node("Add", [best, "one"], f"{name}_ids")
+
+
+def build_segmenter_graph(weights: dict[str, np.ndarray], dilations: list[int]) -> bytes:
+    """The segmenter (`postagger.model.build_segmenter`) as a serialized ONNX model: inputs
+    "chars" and "categories" (batch, time) int32, output "boundaries" (batch, time, labels)."""
+    from onnx import TensorProto, helper
+
+    g = _Graph()
+    w = {name: value.astype(np.float32) for name, value in weights.items()}
+    chars = g.node("Gather", [g.constant("char_table", w["seg_char_embedding/0"]), "chars"], "char_vectors")
+    table = g.constant("category_table", w["seg_category_embedding/0"])
+    categories = g.node("Gather", [table, "categories"], "category_vectors")
+    joined = g.node("Concat", [chars, categories], "joined", axis=-1)
+    pad = g.node("Equal", ["chars", g.constant("pad_id", np.array(0, np.int32))], "is_pad")
+    real = g.node("Cast", [g.node("Not", [pad], "is_real")], "real_btc", to=TensorProto.FLOAT)
+    real = g.node("Unsqueeze", [real, g.constant("channel_axis", np.array([1], np.int64))], "real")
+    # channels first (batch, channels, time) for Conv
+    x = g.node("Mul", [g.node("Transpose", [joined], "joined_bct", perm=[0, 2, 1]), real], "seg_input")
+    channels = w["seg_char_embedding/0"].shape[1] + w["seg_category_embedding/0"].shape[1]
+    for i, dilation in enumerate(dilations, 1):
+        kernel = w[f"seg_conv_{i}/0"]  # Keras (width, in, out) → ONNX (out, in, width)
+        width, filters = kernel.shape[0], kernel.shape[2]
+        side = (width - 1) // 2 * dilation
+        inputs = [x, g.constant(f"conv{i}_w", np.ascontiguousarray(kernel.transpose(2, 1, 0))),
+                  g.constant(f"conv{i}_b", w[f"seg_conv_{i}/1"])]  # fmt: skip
+        h = g.node("Conv", inputs, f"conv{i}", dilations=[dilation], pads=[side, side], kernel_shape=[width])
+        h = g.node("Mul", [g.node("Relu", [h], f"relu{i}"), real], f"masked{i}")
+        x = g.node("Add", [x, h], f"residual{i}") if channels == filters else h
+        channels = filters
+    states = g.node("Transpose", [x], "states", perm=[0, 2, 1])
+    product = g.node("MatMul", [states, g.constant("dense_w", w["seg_boundaries/0"])], "dense")
+    logits = g.node("Add", [product, g.constant("dense_b", w["seg_boundaries/1"])], "logits")
+    g.node("Softmax", [logits], "boundaries", axis=-1)
+    inputs = [
+        helper.make_tensor_value_info(name, TensorProto.INT32, ["batch", "time"])
+        for name in ("chars", "categories")
+    ]
+    labels = w["seg_boundaries/1"].shape[0]
+    outputs = [helper.make_tensor_value_info("boundaries", TensorProto.FLOAT, ["batch", "time", labels])]
+    graph = helper.make_graph(g.nodes, "postagger_segmenter", inputs, outputs, g.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()

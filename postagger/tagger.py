@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,9 +21,10 @@ import numpy as np
 
 from postagger.batching import length_groups
 from postagger.decoding import Decoder, TaggedSentence
-from postagger.engines import TaggerNetwork, load_tagger_network
+from postagger.engines import TaggerNetwork, load_segmenter_network, load_tagger_network
 from postagger.formtable import FormTable
 from postagger.modeldir import ModelInfo, load_model_info
+from postagger.segmentation import Segmenter
 from postagger.text import Tokenizer
 
 T = TypeVar("T")
@@ -38,8 +40,20 @@ class Tagger:
         self.info = info
         self.network = network
         self.engine = engine
-        self.tokenizer = Tokenizer(info.rules)
         self._table = FormTable(network.words, info.vocab, info.config.max_word_chars)
+        self._tokenizer: Segmenter | Tokenizer | None = None
+
+    @property
+    def tokenizer(self) -> Segmenter | Tokenizer:
+        """What splits raw text into sentences of tokens: the model's trained segmenter, or
+        the rules learned from its treebank for a model without one (made on first use)."""
+        if self._tokenizer is None:
+            network = load_segmenter_network(self.info, self.engine)
+            rules = self.info.rules
+            self._tokenizer = (
+                Tokenizer(rules) if network is None else Segmenter(network, self.info.segmenter, rules)
+            )
+        return self._tokenizer
 
     @classmethod
     def load(cls, path: str | Path | None = None, engine: str = "auto") -> Tagger:
@@ -101,6 +115,20 @@ class Tagger:
                 index.tolist(), sizes.tolist(), self.network.sentences.run(inputs, decoder.outputs), real
             )
         return decoder.sentences
+
+    def tag_text(self, text: str, batch_size: int = 64, top_k: int = 0) -> list[TaggedSentence]:
+        """The sentences the model's tokenizer finds in raw text, tagged: each
+        `TaggedSentence` has its `words` and their `spans` in `text` too (blank lines always
+        end a sentence; longer sentences than `formats.MAX_SENTENCE_TOKENS` are cut)."""
+        from postagger.conllu_io import Block
+        from postagger.formats import InputFormat, block_items
+
+        items = block_items(Block(text.encode("utf-8"), "<text>", 1), InputFormat.text, self.tokenizer)
+        tagged = self.tag_sentences([item.words for item in items], batch_size, top_k)
+        return [
+            dataclasses.replace(sentence, words=item.words, spans=item.word_spans())
+            for item, sentence in zip(items, tagged)
+        ]
 
     def tag_stream(
         self,

@@ -182,11 +182,16 @@ class Tokenizer:
         self._suffixes = sorted(self.rules.suffixes, key=len, reverse=True)
         self._prefixes = sorted(self.rules.prefixes, key=len, reverse=True)
         self._chunks: dict[str, tuple[Token, ...]] = {}  # see _chunk_tokens
+        self._expanded: dict[str, tuple[str, ...]] = {}  # see expand
 
     @property
     def kept_chunks(self) -> int:
         """How many chunks' tokens are kept (at most `CHUNK_CACHE`; see `_chunk_tokens`)."""
         return len(self._chunks)
+
+    def paragraph_sentences(self, paragraphs: list[str]) -> list[list[list[Token]]]:
+        """The sentences of each paragraph (as `postagger.segmentation.Segmenter`'s)."""
+        return [list(self._split_sentences(self.tokenize(p))) for p in paragraphs]
 
     def sentences(self, text: str) -> Iterator[list[Token]]:
         """Sentences of a text; blank lines always end a sentence."""
@@ -267,23 +272,48 @@ class Tokenizer:
                 return True
         return False
 
+    def expand(self, form: str) -> tuple[str, ...]:
+        """The words of a token as the treebank writes multiword tokens: those of the
+        dictionary, or host and clitic where the treebank writes that clitic as one token
+        with its host ("don't" → "do" "n't" in EWT); else the form alone. Kept for the
+        forms met again (emptied when `CHUNK_CACHE` are kept)."""
+        words = self._expanded.get(form)
+        if words is None:
+            if len(self._expanded) >= CHUNK_CACHE:
+                self._expanded.clear()
+            words = self._expanded[form] = self._expand(form)
+        return words
+
+    def _expand(self, form: str) -> tuple[str, ...]:
+        low = form.lower()
+        if low in self.rules.multiword:
+            return restore_case(form, self.rules.multiword[low])
+        split = self._clitic_split(form)
+        return split[:2] if split is not None and split[2] else (form,)
+
+    def _clitic_split(self, piece: str) -> tuple[str, str, bool] | None:
+        """(first, second, written as one token) where a learned clitic ends or begins the
+        piece, else None."""
+        low = piece.lower()
+        for s in self._suffixes:
+            if low.endswith(s) and len(low) > len(s) and piece[: -len(s)][-1:].isalnum():
+                return piece[: -len(s)], piece[-len(s) :], self.rules.suffixes[s]
+        for p in self._prefixes:
+            if low.startswith(p) and len(low) > len(p) and piece[len(p) :][:1].isalnum():
+                return piece[: len(p)], piece[len(p) :], self.rules.prefixes[p]
+        return None
+
     def _clitics(self, piece: str, space_after: bool) -> list[Token]:
         low = piece.lower()
         if low in self.rules.multiword:
-            return [Token(piece, _restore_case(piece, self.rules.multiword[low]), space_after)]
-        for s in self._suffixes:
-            if low.endswith(s) and len(low) > len(s) and piece[: -len(s)][-1:].isalnum():
-                host, clitic = piece[: -len(s)], piece[-len(s) :]
-                if self.rules.suffixes[s]:
-                    return [Token(piece, (host, clitic), space_after)]
-                return [Token(host, (host,), False), Token(clitic, (clitic,), space_after)]
-        for p in self._prefixes:
-            if low.startswith(p) and len(low) > len(p) and piece[len(p) :][:1].isalnum():
-                clitic, host = piece[: len(p)], piece[len(p) :]
-                if self.rules.prefixes[p]:
-                    return [Token(piece, (clitic, host), space_after)]
-                return [Token(clitic, (clitic,), False), Token(host, (host,), space_after)]
-        return [Token(piece, (piece,), space_after)]
+            return [Token(piece, restore_case(piece, self.rules.multiword[low]), space_after)]
+        split = self._clitic_split(piece)
+        if split is None:
+            return [Token(piece, (piece,), space_after)]
+        first, second, together = split
+        if together:
+            return [Token(piece, (first, second), space_after)]
+        return [Token(first, (first,), False), Token(second, (second,), space_after)]
 
     def _split_sentences(self, tokens: list[Token]) -> Iterator[list[Token]]:
         current: list[Token] = []
@@ -324,7 +354,7 @@ def _merge_runs(pieces: list[str]) -> list[str]:
     return merged
 
 
-def _restore_case(surface: str, words: list[str]) -> tuple[str, ...]:
+def restore_case(surface: str, words: list[str]) -> tuple[str, ...]:
     """Words of a multiword token in the surface's case: "Cannot" → ("Can", "not")."""
     if "".join(words) == surface.lower():
         out, pos = [], 0
@@ -337,3 +367,17 @@ def _restore_case(surface: str, words: list[str]) -> tuple[str, ...]:
     if surface[:1].isupper():
         return (words[0][:1].upper() + words[0][1:], *words[1:])
     return tuple(words)
+
+
+def token_ends(text: str, forms: list[str]) -> list[int] | None:
+    """Where each token of `forms` ends in `text` (white space may separate them), or None
+    when the text does not hold them in order."""
+    ends, at = [], 0
+    for form in forms:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if text[at : at + len(form)] != form:
+            return None
+        at += len(form)
+        ends.append(at)
+    return ends if text[at:].strip() == "" else None

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from postagger.backend import load_tensorflow
-from postagger.config import STRATEGIES, ModelConfig
+from postagger.config import STRATEGIES, ModelConfig, SegmenterConfig
 from postagger.conllu_io import Sentence, check_tags, read_treebank
 from postagger.errors import EXIT_INTERRUPTED, PostaggerError
 from postagger.evaluate import accuracy_scores
-from postagger.modeldir import ModelInfo
+from postagger.modeldir import ModelInfo, TrainedSegmenter
 from postagger.text import learn_rules
 from postagger.vocab import Vocabulary, build_vocabulary
 
@@ -110,6 +110,7 @@ def train(
     vectors: str | Path | None = None,
     strategy: str = "default",
     logdir: str | Path | None = None,
+    segmenter: SegmenterConfig | None = SegmenterConfig(),
 ) -> dict:
     """Train a tagger and write the best epoch's model directory to `output`.
 
@@ -120,26 +121,19 @@ def train(
     With `vectors` (a fastText .bin, .vec or .vec.gz file) the word embeddings start from
     the pretrained vectors (see `postagger.vectors.align`); `config.word_dim` becomes their
     dimension and the coverage report goes to the "vectors_coverage" progress event and into
-    the model's provenance.
+    the model's provenance. With `segmenter` settings, a raw-text segmenter is trained first
+    on the training files' text and saved with the model (on the default device, whatever
+    the strategy); None leaves raw text to the rules.
 
     Returns the metrics written to metrics.json. Raises `TrainingInterrupted` on Ctrl-C,
     after the best model so far has been saved; `resume(output)` then continues the run.
     """
-    problem = config.vectors_problem(vectors is not None)  # before any data is read
-    if problem:
-        raise PostaggerError(problem)
-    if strategy not in STRATEGIES:
-        raise PostaggerError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    _check_options(config, vectors, strategy)  # before any data is read
     notify = progress or (lambda event, data: None)
     train_bank = Treebank.read(train_paths, config.columns)
     dev_bank = Treebank.read(dev_paths, config.columns)
     config = config.with_batch_size_for(len(train_bank.sentences))
-    if vocab is None:
-        vocab = build_vocabulary(
-            train_bank.sentences, config.columns, config.min_count, feats_heads=config.feats_heads
-        )
-    else:
-        _check_vocabulary(vocab, config, train_bank)
+    vocab = _vocabulary(vocab, config, train_bank)
     provenance = {
         "treebank": _treebank_name(train_paths),
         "data": {"train": train_bank.files, "dev": dev_bank.files},
@@ -150,13 +144,37 @@ def train(
     embeddings = None
     if vectors is not None:
         config, vocab, embeddings = _start_from_vectors(vectors, config, vocab, provenance, notify)
+    trained = None
+    if segmenter is not None:
+        from postagger.segmenter_training import train_segmenter
+
+        files = {"train": train_bank.files, "dev": dev_bank.files}
+        trained = train_segmenter(train_bank.sentences, dev_bank.sentences, segmenter, notify, files)
     paths = {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)}
     trainer = Trainer(
         output=Path(output), info=ModelInfo(Path(output), config, vocab, learn_rules(train_bank.sentences)),
         train_bank=train_bank, dev_bank=dev_bank, data_paths=paths, provenance=provenance,
-        strategy=strategy, logdir=logdir, progress=notify, embeddings=embeddings,
+        strategy=strategy, logdir=logdir, progress=notify, embeddings=embeddings, segmenter=trained,
     )  # fmt: skip
     return trainer.fit()
+
+
+def _check_options(config: ModelConfig, vectors, strategy: str) -> None:
+    problem = config.vectors_problem(vectors is not None)
+    if problem:
+        raise PostaggerError(problem)
+    if strategy not in STRATEGIES:
+        raise PostaggerError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+
+
+def _vocabulary(vocab: Vocabulary | None, config: ModelConfig, bank: Treebank) -> Vocabulary:
+    """The given vocabulary (checked against the training data), or one built from it."""
+    if vocab is None:
+        return build_vocabulary(
+            bank.sentences, config.columns, config.min_count, feats_heads=config.feats_heads
+        )
+    _check_vocabulary(vocab, config, bank)
+    return vocab
 
 
 def _start_from_vectors(vectors, config: ModelConfig, vocab: Vocabulary, provenance: dict, notify):
@@ -219,10 +237,19 @@ def resume(
     trainer = Trainer(
         output=output, info=info, train_bank=Treebank.read(paths["train"], columns),
         dev_bank=Treebank.read(paths["dev"], columns), data_paths=paths, provenance=info.provenance,
-        strategy=strategy, logdir=logdir, progress=progress,
+        strategy=strategy, logdir=logdir, progress=progress, segmenter=_saved_segmenter(info),
     )  # fmt: skip
     trainer.restore(state)
     return trainer.fit()
+
+
+def _saved_segmenter(info: ModelInfo) -> TrainedSegmenter | None:
+    """The segmenter an interrupted run saved with its best epoch, to save again."""
+    from postagger.modeldir import SEGMENTER_WEIGHTS_FILE, read_weight_arrays
+
+    if info.segmenter is None:
+        return None
+    return TrainedSegmenter(info.segmenter, read_weight_arrays(info.path / SEGMENTER_WEIGHTS_FILE))
 
 
 def _absolute(paths: Sequence[str | Path]) -> list[str]:
@@ -256,9 +283,11 @@ class Trainer:
         logdir: str | Path | None = None,
         progress: ProgressCallback | None = None,
         embeddings: np.ndarray | None = None,
+        segmenter: TrainedSegmenter | None = None,
     ):
         """`info` holds the config, vocabularies and tokenizer rules to train with (its
-        path is `output`); `embeddings` the pretrained word embedding matrix, if any."""
+        path is `output`); `embeddings` the pretrained word embedding matrix, if any;
+        `segmenter` a trained segmenter saved with every model."""
         tf, self.keras = load_tensorflow()
         from postagger.batching import encode_sentence, keep_probabilities, length_groups
         from postagger.engines import keras_tagger_network
@@ -266,6 +295,7 @@ class Trainer:
 
         self.output, self.info, self.config, self.vocab = output, info, info.config, info.vocab
         self.dev_bank, self.data_paths, self.provenance = dev_bank, data_paths, provenance
+        self.segmenter = segmenter
         self.notify = progress or (lambda event, data: None)
         self.started, self.seconds_before = time.monotonic(), 0.0
         config, vocab = self.config, self.vocab
@@ -427,14 +457,9 @@ class Trainer:
 
         self.provenance["trained"] = _training_record(self.elapsed(), epochs_run, best_epoch)
         info = self.info
+        arrays = weight_arrays(self.export)
         save_model_dir(
-            self.output,
-            weight_arrays(self.export),
-            info.config,
-            info.vocab,
-            info.rules,
-            metrics,
-            self.provenance,
+            self.output, arrays, info.config, info.vocab, info.rules, metrics, self.provenance, self.segmenter
         )
 
     def _save_state(self, epoch: int) -> None:

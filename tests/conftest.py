@@ -12,6 +12,8 @@ TRAIN = DATA / "en_ewt-sample-train.conllu"
 DEV = DATA / "en_ewt-sample-dev.conllu"
 TEST = DATA / "en_ewt-sample-test.conllu"
 
+#: a small segmenter, trained in about a second on the sample
+TINY_SEGMENTER = dict(filters=16, layers=3, epochs=3)
 TINY = dict(
     word_dim=16, char_dim=8, char_filters=16, lstm_units=16, lstm_layers=1,
     learning_rate=0.01, batch_size=8, epochs=12, patience=0, dropout=0.1,
@@ -20,12 +22,24 @@ TINY = dict(
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    """A small model trained in seconds on the 150-sentence sample of EWT."""
-    from postagger.config import ModelConfig
+    """A small model (with a small segmenter) trained in seconds on the 150-sentence sample of EWT."""
+    from postagger.config import ModelConfig, SegmenterConfig
     from postagger.train import train
 
     out = tmp_path_factory.mktemp("models") / "tiny"
-    train([TRAIN], [DEV], out, ModelConfig(**TINY), test_paths=[TEST], command="pytest")
+    segmenter = SegmenterConfig(**TINY_SEGMENTER)
+    train([TRAIN], [DEV], out, ModelConfig(**TINY), test_paths=[TEST], command="pytest", segmenter=segmenter)
+    return out
+
+
+@pytest.fixture(scope="session")
+def rules_model(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model without its segmenter, as directories written before segmenters:
+    raw text is split by the rules learned from the treebank."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("models") / "rules"
+    shutil.copytree(tiny_model, out, ignore=shutil.ignore_patterns("segmenter.*"))
     return out
 
 
@@ -37,7 +51,7 @@ def joint_model(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("models") / "joint"
     config = ModelConfig(**{**TINY, "columns": ("upos", "xpos", "feats"), "feats_heads": "split"})
-    train([TRAIN], [DEV], out, config, test_paths=[TEST], command="pytest")
+    train([TRAIN], [DEV], out, config, test_paths=[TEST], command="pytest", segmenter=None)
     return out
 
 
@@ -48,7 +62,7 @@ def tiny_tagger(tiny_model):
     return Tagger.load(tiny_model)
 
 
-TRAINED = {"tiny_model", "joint_model", "tiny_tagger"}
+TRAINED = {"tiny_model", "joint_model", "tiny_tagger", "rules_model"}
 
 
 def pytest_collection_modifyitems(items):

@@ -97,6 +97,10 @@ CASES = {
     "tag-non-integer-id": Case(["tag", "{in}", "--model", "{model}"], {"in": NON_INT}, 2, "invalid ID", 3),
     "evaluate-non-sequential": Case(["evaluate", "{in}", "--model", "{model}"], {"in": NON_SEQ}, 2,
                                     "out of sequence", 2),
+    "train-tokenizer-no-model": Case(["train-tokenizer", "{in}", "--dev", "{in}", "--model", "{dir}/none"],
+                                     {"in": b(GOOD)}, 3, "no such model directory"),
+    "train-tokenizer-non-sequential": Case(["train-tokenizer", "{in}", "--dev", "{in}", "--model", "{model}"],
+                                           {"in": NON_SEQ}, 2, "out of sequence", 2),
     "train-non-sequential": Case(["train", "{in}", "--dev", "{in}", "-o", "{out}"], {"in": NON_SEQ}, 2,
                                  "out of sequence", 2),
     "vocab-range-not-covered": Case(["vocab", "{in}", "-o", "{out}"], {"in": BAD_RANGE}, 2, "ends at word 3", 1),
@@ -134,6 +138,8 @@ CASES = {
                                    "missing weights.npz"),
     "tag-model-truncated": Case(["tag", "{in}", "--model", "{truncated}"], {"in": b(GOOD)}, 3, "weights.npz: damaged"),
     "tag-model-truncated-keras": Case(["tag", "{in}", "--model", "{truncated}", "--engine", "keras"], {"in": b(GOOD)}, 3, "weights.npz: damaged"),
+    "tag-segmenter-truncated": Case(["tag", "{dir}/in.txt", "--model", "{segmenter_truncated}"], {"in.txt": b("Some text.\n")}, 3, "segmenter.npz: damaged"),
+    "tag-segmenter-missing": Case(["tag", "{dir}/in.txt", "--model", "{segmenter_missing}"], {"in.txt": b("Some text.\n")}, 3, "missing segmenter.npz"),
     "tag-model-future": Case(["tag", "{in}", "--model", "{future}"], {"in": b(GOOD)}, 3, "newer postagger"),
     "info-not-a-model": Case(["info", "{dir}"], {}, 3, "not a complete model directory"),
     # vectors and vocabularies
@@ -150,12 +156,14 @@ CASES = {
 def broken_models(tiny_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("broken")
     made = {}
-    for name in ("broken", "truncated", "future"):
+    for name in ("broken", "truncated", "future", "segmenter_truncated", "segmenter_missing"):
         made[name] = root / name
         shutil.copytree(tiny_model, made[name])
     (made["broken"] / "weights.npz").unlink()
-    data = (made["truncated"] / "weights.npz").read_bytes()
-    (made["truncated"] / "weights.npz").write_bytes(data[: len(data) // 3])
+    for name, weights in (("truncated", "weights.npz"), ("segmenter_truncated", "segmenter.npz")):
+        data = (made[name] / weights).read_bytes()
+        (made[name] / weights).write_bytes(data[: len(data) // 3])
+    (made["segmenter_missing"] / "segmenter.npz").unlink()
     meta = json.loads((made["future"] / "config.json").read_text())
     meta["format"] = 2
     (made["future"] / "config.json").write_text(json.dumps(meta))

@@ -20,7 +20,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from postagger.config import ModelConfig
 from postagger.train import train
 config = ModelConfig(**json.loads(sys.argv[1]))
-metrics = train([sys.argv[2]], [sys.argv[3]], sys.argv[4], config, strategy=sys.argv[5])
+metrics = train([sys.argv[2]], [sys.argv[3]], sys.argv[4], config, strategy=sys.argv[5], segmenter=None)
 print(json.dumps(metrics["dev"]))
 """
 

@@ -113,11 +113,16 @@ def test_a_model_that_fails_in_the_workers_is_one_clear_error(tiny_model, inputs
     assert "weights.npz: damaged or truncated" in result.stderr and "Traceback" not in result.output
 
 
-def test_raw_text_without_blank_lines_is_read_in_bounded_pieces(tiny_model, tmp_path, monkeypatch):
+def test_raw_text_without_blank_lines_is_read_in_bounded_pieces(
+    rules_model, tiny_model, tmp_path, monkeypatch
+):
     (tmp_path / "in.txt").write_text("The cat sleeps .\n" * 50, encoding="utf-8")
-    whole = tag(tiny_model, str(tmp_path / "in.txt"), "--output-format", "inline")
+    whole = tag(rules_model, str(tmp_path / "in.txt"), "--output-format", "inline")
     monkeypatch.setattr(formats, "MAX_PARAGRAPH_LINES", 8)
-    assert tag(tiny_model, str(tmp_path / "in.txt"), "--output-format", "inline") == whole
+    assert tag(rules_model, str(tmp_path / "in.txt"), "--output-format", "inline") == whole
+    # a segmenter sees less context where a piece is cut, but every token is still there
+    cut = tag(tiny_model, str(tmp_path / "in.txt"), "--output-format", "inline")
+    assert "".join(pair.rsplit("/", 1)[0] for pair in cut.split()) == "Thecatsleeps." * 50
 
 
 def test_a_worker_that_dies_is_one_clear_error(tiny_model, inputs, tmp_path):
@@ -160,3 +165,42 @@ def test_a_worker_that_dies_is_one_clear_error(tiny_model, inputs, tmp_path):
     message = "postagger: error: a worker process died (killed, or out of memory?); try fewer --jobs"
     assert stderr.decode().strip() == message
     assert not out.exists()
+
+
+def test_token_ranges_point_into_the_input_across_blocks_and_workers(tiny_model, inputs, monkeypatch):
+    """TokenRange=start:end of every token is its characters in the input file (a BOM left
+    out), whichever block or worker tagged it; jsonl gives each word's start and end."""
+    import json
+
+    path = inputs / "in.txt"
+    text = "\ufeffÉté — naïve café.\r\n" + path.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8", newline="")
+    monkeypatch.setattr(conllu_io, "BLOCK_UNITS", 7)
+    content = text[1:]
+    for jobs in ("1", "2"):
+        out = tag(tiny_model, str(path), "--jobs", jobs)
+        ranges = []
+        for line in out.splitlines():
+            fields = line.split("\t")
+            if len(fields) == 10 and "TokenRange=" in fields[9]:
+                start, end = fields[9].split("TokenRange=")[1].split("|")[0].split(":")
+                ranges.append((fields[1], int(start), int(end)))
+        assert len(ranges) > 1000 and all(content[a:b] == form for form, a, b in ranges)
+    spans = []
+    for line in tag(tiny_model, str(path), "--output-format", "jsonl", "--jobs", "2").splitlines():
+        record = json.loads(line)
+        assert len(record["start"]) == len(record["end"]) == len(record["words"])
+        spans += [(a, b) for a, b in zip(record["start"], record["end"])]
+    assert list(dict.fromkeys(spans)) == [(a, b) for _, a, b in ranges]  # the tokens' spans, in order
+
+
+def test_lines_input_makes_one_sentence_a_line(tiny_model, tmp_path):
+    (tmp_path / "in.txt").write_text("first line. no split here\n\nsecond line\n", encoding="utf-8")
+    out = tag(tiny_model, str(tmp_path / "in.txt"), "--input-format", "lines", "--output-format", "jsonl")
+    assert [json_words(line) for line in out.splitlines()] == ["firstline.nosplithere", "secondline"]
+
+
+def json_words(line: str) -> str:
+    import json
+
+    return "".join(json.loads(line)["words"])

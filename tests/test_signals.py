@@ -21,7 +21,8 @@ def test_sigterm_during_training_keeps_the_best_epoch(tmp_path):
     out = tmp_path / "m"
     proc = subprocess.Popen(
         [EXE, "train", str(TRAIN), "--dev", str(DEV), "-o", str(out), "--epochs", "200", "--patience", "0",
-         "--lstm-units", "8", "--lstm-layers", "1", "--word-dim", "8", "--char-filters", "8"],
+         "--lstm-units", "8", "--lstm-layers", "1", "--word-dim", "8", "--char-filters", "8",
+         "--no-segmenter"],
         stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120

@@ -23,7 +23,7 @@ def first_sentences(tmp_path, n):
 def test_a_tiny_model_overfits_twenty_sentences(tmp_path):
     data = first_sentences(tmp_path, 20)
     config = ModelConfig(**{**TINY, "epochs": 40, "lstm_units": 32, "dropout": 0.0, "word_dropout": 0.0})
-    metrics = train([data], [data], tmp_path / "m", config)
+    metrics = train([data], [data], tmp_path / "m", config, segmenter=None)
     assert metrics["dev"]["upos"] > 0.95
 
 
@@ -40,8 +40,12 @@ def test_model_directory_records_config_vocab_provenance_and_scores(tiny_model):
     for split in ("dev", "test"):
         assert 0.5 < metrics[split]["upos"] <= 1 and "upos_oov" in metrics[split]
     assert {p.name for p in tiny_model.iterdir()} == {
-        "config.json", "vocab.json", "tokenizer.json", "metrics.json", "weights.npz"
+        "config.json", "vocab.json", "tokenizer.json", "metrics.json", "weights.npz", "segmenter.json",
+        "segmenter.npz",
     }  # fmt: skip
+    segmenter = json.loads((tiny_model / "segmenter.json").read_text())
+    assert segmenter["provenance"]["data"]["train"][0]["name"] == TRAIN.name
+    assert 0.5 < segmenter["scores"]["tokens"] <= 1 and segmenter["threshold"] in (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def weights(model_dir) -> dict:
@@ -53,8 +57,8 @@ def weights(model_dir) -> dict:
 def test_same_seed_same_weights(tmp_path):
     data = first_sentences(tmp_path, 10)
     config = ModelConfig(**{**TINY, "epochs": 2})
-    train([data], [data], tmp_path / "a", config)
-    train([data], [data], tmp_path / "b", config)
+    train([data], [data], tmp_path / "a", config, segmenter=None)
+    train([data], [data], tmp_path / "b", config, segmenter=None)
     a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
     assert a.keys() == b.keys()
     for name in a:
@@ -71,7 +75,7 @@ def test_interrupted_training_keeps_the_best_epoch(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(TrainingInterrupted, match="best model so far \\(epoch 1"):
-        train([data], [data], tmp_path / "m", ModelConfig(**TINY), progress=stop_in_epoch_two)
+        train([data], [data], tmp_path / "m", ModelConfig(**TINY), progress=stop_in_epoch_two, segmenter=None)
     tagger = Tagger.load(tmp_path / "m")
     assert tagger.info.metrics["complete"] is False and tagger.info.metrics["best_epoch"] == 1
     assert len(tagger.tag([["A", "test"]])[0]) == 2
@@ -86,7 +90,7 @@ def test_a_given_vocabulary_must_cover_the_training_tags(tmp_path):
     with pytest.raises(
         PostaggerError, match=r"sample-train.conllu:1: .*tags missing from the vocabulary \(UPOS ADJ, "
     ):
-        train([TRAIN], [DEV], tmp_path / "m", ModelConfig(**TINY), vocab=vocab)
+        train([TRAIN], [DEV], tmp_path / "m", ModelConfig(**TINY), vocab=vocab, segmenter=None)
 
 
 @pytest.mark.parametrize("average_epochs", [0.0, 1.0])
@@ -95,14 +99,14 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path, a
 
     data = first_sentences(tmp_path, 12)
     config = ModelConfig(**{**TINY, "epochs": 4, "patience": 0, "average_epochs": average_epochs})
-    straight = train([data], [data], tmp_path / "straight", config)
+    straight = train([data], [data], tmp_path / "straight", config, segmenter=None)
 
     def stop_at_epoch_three(event, info):
         if event == "epoch_start" and info["epoch"] == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(TrainingInterrupted, match="--resume"):
-        train([data], [data], tmp_path / "resumed", config, progress=stop_at_epoch_three)
+        train([data], [data], tmp_path / "resumed", config, progress=stop_at_epoch_three, segmenter=None)
     assert (tmp_path / "resumed" / "training-state.json").exists()
     resumed = resume(tmp_path / "resumed")
 
@@ -145,7 +149,7 @@ def test_the_char_model_tags_unseen_words_by_their_suffix(tmp_path, encoder):
     seen, unseen = stems[:40], stems[-20:]
     data = write(tmp_path / "toy.conllu", toy_language(rng, 150, seen))
     config = ModelConfig(**{**TINY, "word_repr": "chars", "char_encoder": encoder, "epochs": 8})
-    train([data], [data], tmp_path / "m", config)
+    train([data], [data], tmp_path / "m", config, segmenter=None)
     tagger = Tagger.load(tmp_path / "m")
     words = [stem + suffix for stem in unseen for suffix in ("ak", "iso", "um")]
     tags = tagger.tag([[w] for w in words])
@@ -180,7 +184,7 @@ def test_logdir_gets_tensorboard_scalars_and_projector_files(tmp_path):
 
     data = first_sentences(tmp_path, 10)
     logdir = tmp_path / "logs"
-    train([data], [data], tmp_path / "m", ModelConfig(**{**TINY, "epochs": 2}), logdir=logdir)
+    train([data], [data], tmp_path / "m", ModelConfig(**{**TINY, "epochs": 2}), logdir=logdir, segmenter=None)
     [events] = list(logdir.glob("events.out.tfevents.*"))
     seen = {}
     for event in tf.compat.v1.train.summary_iterator(str(events)):
@@ -199,7 +203,7 @@ def test_automatic_batch_size_follows_the_training_set(tmp_path):
     assert auto_batch_size(150) == 8 and auto_batch_size(2000) == 16 and auto_batch_size(12544) == 32
     data = first_sentences(tmp_path, 10)
     config = ModelConfig(**{**TINY, "epochs": 1, "batch_size": 0})
-    train([data], [data], tmp_path / "m", config)
+    train([data], [data], tmp_path / "m", config, segmenter=None)
     saved = json.loads((tmp_path / "m" / "config.json").read_text())["config"]
     assert saved["batch_size"] == 8  # recorded as used, so that resuming uses it too
 

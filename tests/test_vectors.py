@@ -162,7 +162,14 @@ def test_frozen_embeddings_stay_unchanged_and_fine_tuned_ones_move(tiny_bin, tmp
     config = {**TINY, "epochs": 1, "word_dim": 16}
     for freeze in (True, False):
         out = tmp_path / f"m{freeze}"
-        train([TRAIN], [DEV], out, ModelConfig(**config, freeze_embeddings=freeze), vectors=tiny_bin)
+        train(
+            [TRAIN],
+            [DEV],
+            out,
+            ModelConfig(**config, freeze_embeddings=freeze),
+            vectors=tiny_bin,
+            segmenter=None,
+        )
         info = load_model_info(out)
         trained = load_keras_model(info).get_layer("word_embedding").get_weights()[0]
         initial = align(build_vocabulary(read_treebank([TRAIN])), tiny_bin, seed=info.config.seed).matrix

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from postagger.cli import evaluate, info, tag, train, vectors, vocab  # noqa: F401  (register the commands)
+from postagger.cli import evaluate, info, tag, train, train_tokenizer, vectors, vocab  # noqa: F401
 from postagger.cli._util import app, print_version
 
 __all__ = ["app", "main"]

@@ -64,11 +64,18 @@ class TrainingProgress:
         return self.progress.__exit__(*exc)
 
     def __call__(self, event: str, data: dict) -> None:
-        if event == "epoch_start":
+        if event in ("epoch_start", "segmenter_epoch_start"):
             if self.task is not None:
                 self.progress.remove_task(self.task)
-            label = f"{data['epoch']}/{data['epochs']}"
+            label = f"{data['epoch']}/{data['epochs']}" + (" (segmenter)" if event != "epoch_start" else "")
             self.task = self.progress.add_task("train", total=data["batches"], epoch=label, loss=0.0)
+        elif event == "segmenter_epoch_end":
+            mark = "  [green]best[/green]" if data["best"] else ""
+            self.console.print(
+                f"segmenter epoch {data['epoch']:>3}  loss {data['loss']:.4f}  dev tokens "
+                f"{data['tokens']:.4f}  sentences {data['sentences']:.4f}{mark}",
+                soft_wrap=True,
+            )
         elif event == "batch":
             self.progress.update(self.task, advance=1, loss=data["loss"])
         elif event == "vectors_coverage":

@@ -12,7 +12,7 @@ import typer
 
 from postagger.cli import options
 from postagger.cli._util import app, cli_errors, require_plotting, stderr_console
-from postagger.config import ModelConfig, RunOptions, options_of
+from postagger.config import ModelConfig, RunOptions, SegmenterConfig, options_of
 from postagger.errors import PostaggerError
 
 #: what --resume may be given with: how to run, not what to learn
@@ -49,7 +49,7 @@ def train_cli(ctx: typer.Context, train: Optional[list[Path]] = None, **given) -
             metrics = train_model(
                 train, run.dev, run.output, config, vocab=vocab, test_paths=run.test or (),
                 command=_command_line(ctx), progress=progress, vectors=run.vectors, strategy=run.strategy,
-                logdir=run.logdir,
+                logdir=run.logdir, segmenter=SegmenterConfig(seed=config.seed) if run.segmenter else None,
             )  # fmt: skip
         output = run.output
     _finish(metrics, output, run.plot)
