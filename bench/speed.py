@@ -7,7 +7,8 @@ Measured, each as its own process, median of --runs (peak RSS from wait4):
 - cold start: `echo "This is a test ." | postagger tag --input-format tokens`, and
   `postagger --help`;
 - throughput, file in → file out: en_ewt-ud-test repeated --repeat times (about 250,000
-  words) as CoNLL-U → CoNLL-U and as raw text (its `# text` lines, tokenizer included),
+  words) as CoNLL-U → CoNLL-U and as raw text (the CoNLL 2018 shared task's: a paragraph's
+  `# text` lines on one line, a blank line between paragraphs; segmenter included),
   for each --jobs value;
 - memory: peak RSS on the test file once and repeated (the input 10× larger);
 - peers on the same words, same run: NLTK's averaged perceptron (trained on EWT train
@@ -42,9 +43,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchlib import cpu_name, train_nltk_perceptron  # noqa: E402
 
+from postagger.conll18 import raw_text  # noqa: E402
 from postagger.conllu_io import read_treebank  # noqa: E402
 
 EXE = str(Path(sys.executable).with_name("postagger"))
+INPUT_LABELS = {"gold": "CoNLL-U → CoNLL-U", "raw": "raw text → CoNLL-U (segmenter included)"}
 
 
 def measure(args: list[str], stdin: bytes | None = None) -> tuple[float, int]:
@@ -120,16 +123,15 @@ def main() -> None:
         tmp = Path(tmp)
         big = tmp / "big.conllu"
         big.write_bytes(test.read_bytes() * args.repeat)
-        texts = [line[len("# text = ") :] for line in test.read_text(encoding="utf-8").splitlines()
-                 if line.startswith("# text = ")]  # fmt: skip
         big_text = tmp / "big.txt"
-        big_text.write_text("\n\n".join(texts * args.repeat) + "\n", encoding="utf-8")
+        big_text.write_text(raw_text(sentences) * args.repeat, encoding="utf-8")
         out = tmp / "out.conllu"
 
         cold = median_of(args.runs, [EXE, "tag", "--input-format", "tokens", *model], b"This is a test .\n")
+        cold_text = median_of(args.runs, [EXE, "tag", *model], b"This is a test.\n")
         help_ = median_of(args.runs, [EXE, "--help"])
         once = median_of(args.runs, [EXE, "tag", str(test), *model, "-o", str(out)])
-        inputs = (("CoNLL-U → CoNLL-U", big), ("raw text → CoNLL-U (tokenizer included)", big_text))
+        inputs = ((INPUT_LABELS["gold"], big), (INPUT_LABELS["raw"], big_text))
         for jobs in args.jobs.split(","):
             for label, path in inputs:
                 command = [EXE, "tag", str(path), *model, "-o", str(out), "--jobs", jobs]
@@ -190,7 +192,8 @@ def main() -> None:
           f"Median of {args.runs} runs, each a whole process unless marked in-process.\n")  # fmt: skip
     print(
         f"- cold start, one sentence: {cold[0]:.2f} s (peak RSS {cold[1]} MiB); "
-        f"`postagger --help`: {help_[0]:.2f} s"
+        f'`postagger --help`: {help_[0]:.2f} s; the same sentence as raw text (`echo "This is a '
+        f'test." | postagger tag`, segmenter included): {cold_text[0]:.2f} s'
     )
     print(
         f"- memory: en_ewt-ud-test once ({words_once:,} words) peak RSS {once[1]} MiB; "
@@ -204,6 +207,14 @@ def main() -> None:
         print(f"| {label} | {seconds:.2f} | {rate:,.0f} | {rss if rss is not None else '—'} |")
     print(f"\npostagger's best against NLTK: {best / (words / nltk_seconds):.2f}× its in-process tagging, "
           f"{best / (words / nltk_process):.2f}× its end-to-end process.")  # fmt: skip
+    for jobs in args.jobs.split(","):
+        rate = {
+            label: r[2]
+            for r in rows
+            for label in ("gold", "raw")
+            if r[0] == f"postagger, {INPUT_LABELS[label]}, --jobs {jobs}"
+        }
+        print(f"Raw text against gold tokens, --jobs {jobs}: {rate['raw'] / rate['gold']:.2f} of the rate.")
     if one_job is not None:
         print(f"One process against one process (postagger --jobs 1 and NLTK, both end to end): "
               f"{one_job / (words / nltk_process):.2f}×.")  # fmt: skip
