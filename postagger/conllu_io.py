@@ -12,7 +12,7 @@ import io
 import itertools
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -393,19 +393,44 @@ def read_treebank(paths: Iterable[str | Path]) -> Iterator[Sentence]:
                 yield sentence
 
 
-def check_tags(sentence: Sentence, column: str) -> list[str]:
-    """The gold tags of a sentence, refusing missing tags with the line number ('_' is a
-    missing UPOS or XPOS tag, but in FEATS it means "no features")."""
-    tags = sentence.tags(column)
-    missing = ("",) if column == "feats" else ("_", "")
-    for word, tag in zip(sentence.words, tags):
-        if tag in missing:
+def is_missing(column: str, tag: str) -> bool:
+    """Whether a word has no value in a column: '_' is a missing UPOS or XPOS tag, but in
+    FEATS it means "no features"."""
+    return tag == "" or (tag == "_" and column != "feats")
+
+
+@dataclass
+class ColumnGaps:
+    """Words of a treebank without a value in one column, and where the first one is."""
+
+    column: str
+    missing: int = 0
+    words: int = 0
+    first: tuple[str | None, int] | None = None  # (file, line)
+
+
+def column_gaps(sentences: Iterable[Sentence], columns: Sequence[str]) -> dict[str, ColumnGaps]:
+    """For each column, how many words have no value in it ('_': a word left untagged, as
+    in a few treebanks); a column missing for at least half of the words is refused, naming
+    the first such word: there is too little to learn it from."""
+    gaps = {column: ColumnGaps(column) for column in columns}
+    for sentence in sentences:
+        for column, gap in gaps.items():
+            tags = sentence.tags(column)
+            gap.words += len(tags)
+            for word, tag in zip(sentence.words, tags):
+                if is_missing(column, tag):
+                    gap.missing += 1
+                    if gap.first is None:
+                        gap.first = (sentence.source, sentence.first_line + word.line_index)
+    for gap in gaps.values():
+        if gap.missing and 2 * gap.missing >= gap.words:
             raise PostaggerError(
-                f"word {word.form!r} has no {column.upper()} tag",
-                sentence.source,
-                sentence.first_line + word.line_index,
+                f"{gap.column.upper()} is missing ('_') for {gap.missing:,} of {gap.words:,} words, "
+                f"this one the first: too few tags to learn; leave {gap.column} out of --columns",
+                *gap.first,
             )
-    return tags
+    return gaps
 
 
 def split_feats(feats: str) -> dict[str, str]:

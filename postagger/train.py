@@ -20,12 +20,12 @@ import numpy as np
 
 from postagger.backend import load_tensorflow
 from postagger.config import STRATEGIES, ModelConfig, SegmenterConfig
-from postagger.conllu_io import Sentence, check_tags, read_treebank
+from postagger.conllu_io import ColumnGaps, Sentence, column_gaps, read_treebank
 from postagger.errors import EXIT_INTERRUPTED, PostaggerError
 from postagger.evaluate import accuracy_scores
 from postagger.modeldir import ModelInfo, TrainedSegmenter
 from postagger.text import learn_rules
-from postagger.vocab import Vocabulary, build_vocabulary
+from postagger.vocab import PAD_ID, Vocabulary, build_vocabulary
 
 #: progress(event, data) with events "epoch_start", "batch", "epoch_end"
 ProgressCallback = Callable[[str, dict], None]
@@ -41,6 +41,7 @@ class Treebank:
 
     sentences: list[Sentence]
     files: list[dict]
+    gaps: dict[str, ColumnGaps]  # words without a value in each column (mostly empty ones are refused)
 
     @classmethod
     def read(cls, paths: Sequence[str | Path], columns: Sequence[str]) -> Treebank:
@@ -48,9 +49,6 @@ class Treebank:
         sentences: list[Sentence] = []
         for path in paths:
             part = list(read_treebank([path]))
-            for s in part:
-                for column in columns:
-                    check_tags(s, column)
             sentences.extend(part)
             files.append(
                 {
@@ -62,7 +60,7 @@ class Treebank:
             )
         if not sentences:
             raise PostaggerError("no sentences with words", ", ".join(map(str, paths)))
-        return cls(sentences, files)
+        return cls(sentences, files, column_gaps(sentences, columns))
 
     @property
     def forms(self) -> list[list[str]]:
@@ -131,6 +129,9 @@ def train(
     _check_options(config, vectors, strategy)  # before any data is read
     notify = progress or (lambda event, data: None)
     train_bank = Treebank.read(train_paths, config.columns)
+    for gap in train_bank.gaps.values():
+        if gap.missing:
+            notify("missing_tags", {"column": gap.column, "missing": gap.missing, "words": gap.words})
     dev_bank = Treebank.read(dev_paths, config.columns)
     config = config.with_batch_size_for(len(train_bank.sentences))
     vocab = _vocabulary(vocab, config, train_bank)
@@ -350,10 +351,12 @@ class Trainer:
         losses = []
         for batch in length_batches(self.train_data, self.config.batch_size, self.rng):
             words = drop_words(batch.words, self.keep, self.rng)
+            # a word without a tag in a column (PAD_ID) leaves that column's loss
+            weights = {name: batch.weights * (batch.tags[head] != PAD_ID) for head, name in outputs.items()}
             result = self.model.train_on_batch(
                 {"words": words, "chars": batch.chars},
                 {name: batch.tags[head] for head, name in outputs.items()},
-                sample_weight={name: batch.weights for name in outputs.values()},
+                sample_weight=weights,
                 return_dict=True,
             )
             losses.append(float(result["loss"]))

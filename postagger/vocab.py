@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from postagger.conllu_io import Sentence, check_tags, join_feats, split_feats
+from postagger.conllu_io import Sentence, column_gaps, is_missing, join_feats, split_feats
 from postagger.errors import PostaggerError
 
 PAD = "<pad>"
@@ -82,16 +82,17 @@ class Vocabulary:
         return {head: "tags" if i == 0 else f"tags_{i}" for i, head in enumerate(self.tagsets)}
 
     def head_tags(self, sentence: Sentence) -> dict[str, list[str]]:
-        """The gold values of every head for a sentence's words."""
+        """The gold values of every head for a sentence's words; a word without a value in
+        a column ('_' UPOS or XPOS) gets PAD there, which training leaves out of the loss."""
         out = {}
         for column in self.columns:
-            tags = check_tags(sentence, column)
+            tags = [PAD if is_missing(column, t) else t for t in sentence.tags(column)]
             if column == "feats" and "feats" not in self.tagsets:
-                feats = [split_feats(t) for t in tags]
+                feats = [None if t == PAD else split_feats(t) for t in tags]
                 for head in self.tagsets:
                     if head.startswith(FEATURE_HEAD):
                         name = head[len(FEATURE_HEAD) :]
-                        out[head] = [f.get(name, ABSENT) for f in feats]
+                        out[head] = [PAD if f is None else f.get(name, ABSENT) for f in feats]
             else:
                 out[column] = tags
         return out
@@ -229,12 +230,14 @@ def build_vocabulary(
     split = feats_heads == "split" and "feats" in columns
     if split and columns[0] == "feats":
         raise PostaggerError("FEATS learnt per feature cannot be the first (primary) column")
+    sentences = list(sentences)
+    column_gaps(sentences, columns)  # refuses a column that is mostly empty
     words, chars = Counter(), Counter()
     tags: dict[str, Counter] = {c: Counter() for c in columns}
     features: dict[str, Counter] = {}
     for sentence in sentences:
         for column in columns:
-            values = check_tags(sentence, column)
+            values = [t for t in sentence.tags(column) if not is_missing(column, t)]
             tags[column].update(values)
             if split and column == "feats":
                 for value in values:

@@ -235,3 +235,39 @@ def test_a_joint_model_tags_every_column_alike_with_both_engines(joint_model):
     feats = [f for sentence in numpy_tags for f in sentence["feats"]]
     assert all(f == "_" or f == same_order_feats(f) for f in feats)  # joined in order
     assert any(f != "_" for f in feats) and any(f == "_" for f in feats)
+
+
+def test_words_without_a_tag_leave_that_column_out_of_the_loss(tmp_path, monkeypatch):
+    import keras
+
+    from postagger.vocab import Vocabulary
+
+    text = first_sentences(tmp_path, 20).read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines()]
+    for row in rows:
+        if len(row) == 10 and row[1] == "the":
+            row[4] = "_"  # an untagged XPOS, as 3 words of UD_Turkish-IMST have
+    data = write(tmp_path / "gaps.conllu", "\n".join("\t".join(row) for row in rows) + "\n")
+    gaps = sum(len(row) == 10 and row[1] == "the" for row in rows)
+    words = sum(len(row) == 10 and row[0].isdigit() for row in rows)
+    seen = []
+    original = keras.Model.train_on_batch
+
+    def spy(self, x, y=None, sample_weight=None, **kwargs):
+        seen.append((np.array(x["words"]), sample_weight))
+        return original(self, x, y, sample_weight=sample_weight, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "train_on_batch", spy)
+    events = []
+    config = ModelConfig(**{**TINY, "epochs": 1, "word_dropout": 0.0, "columns": ("upos", "xpos")})
+    train([data], [data], tmp_path / "m", config, segmenter=None, progress=lambda e, d: events.append((e, d)))
+    assert ("missing_tags", {"column": "xpos", "missing": gaps, "words": words}) in events and gaps > 5
+    the = Vocabulary.load(tmp_path / "m" / "vocab.json").words.get("the")
+    real = np.concatenate([(w > 0).ravel() for w, _ in seen])
+    is_the = np.concatenate([(w == the).ravel() for w, _ in seen])
+    upos = np.concatenate([weights["tags"].ravel() for _, weights in seen])
+    xpos = np.concatenate([weights["tags_1"].ravel() for _, weights in seen])
+    assert is_the.sum() == gaps
+    assert (upos[real] == 1).all() and (upos[~real] == 0).all()
+    assert (xpos[is_the] == 0).all() and (xpos[real & ~is_the] == 1).all() and (xpos[~real] == 0).all()
+    assert "<pad>" not in Vocabulary.load(tmp_path / "m" / "vocab.json").tagsets["xpos"].items[1:]

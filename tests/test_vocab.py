@@ -46,10 +46,18 @@ def test_save_load_round_trip(tmp_path):
     assert again.to_json() == vocab.to_json()
 
 
-def test_missing_tags_are_an_error_with_line(tmp_path):
+def test_a_mostly_untagged_column_is_an_error_with_line(tmp_path):
     path = write(tmp_path / "untagged.conllu", conllu_block("1 a DET", "2 b _"))
-    with pytest.raises(PostaggerError, match=r"untagged.conllu:2: word 'b' has no UPOS tag"):
+    with pytest.raises(PostaggerError, match=r"untagged.conllu:2: UPOS is missing \('_'\) for 1 of 2 words"):
         build_vocabulary(read_treebank([path]))
+
+
+def test_a_few_untagged_words_leave_the_tagset_and_get_padding(tmp_path):
+    path = write(tmp_path / "gap.conllu", conllu_block("1 a DET", "2 b _", "3 c NOUN", "4 d NOUN"))
+    vocab = build_vocabulary(read_treebank([path]))
+    assert vocab.tagsets["upos"].items == [PAD, "DET", "NOUN"]
+    [sentence] = read_treebank([path])
+    assert vocab.head_tags(sentence) == {"upos": ["DET", PAD, "NOUN", "NOUN"]}
 
 
 def test_bad_vocabulary_files(tmp_path):
@@ -106,7 +114,7 @@ def test_xpos_must_be_present_but_feats_may_be_empty(tmp_path):
     path = write(tmp_path / "no-xpos.conllu", conllu_block("1 a DET", "2 b NOUN"))
     vocab = build_vocabulary(read_treebank([path]), ["upos", "feats"])
     assert vocab.tagsets["feats"].items == [PAD, "_"]
-    with pytest.raises(PostaggerError, match=r"no-xpos.conllu:1: word 'a' has no XPOS tag"):
+    with pytest.raises(PostaggerError, match=r"no-xpos.conllu:1: XPOS is missing \('_'\) for 2 of 2 words"):
         build_vocabulary(read_treebank([path]), ["upos", "xpos"])
     with pytest.raises(PostaggerError, match="has no features"):
         build_vocabulary(read_treebank([path]), ["upos", "feats"], feats_heads="split")

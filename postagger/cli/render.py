@@ -78,6 +78,12 @@ class TrainingProgress:
             )
         elif event == "batch":
             self.progress.update(self.task, advance=1, loss=data["loss"])
+        elif event == "missing_tags":
+            self.console.print(
+                f"{data['column'].upper()}: {data['missing']:,} of {data['words']:,} training words have "
+                f"no tag ('_'); they are left out of {data['column'].upper()}'s loss",
+                soft_wrap=True,
+            )
         elif event == "vectors_coverage":
             self.console.print(coverage_table(data))
         elif event == "epoch_end":
