@@ -40,11 +40,49 @@ def top_tag_ids(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return best, np.take_along_axis(probs, best, -1)
 
 
+class JointChoice:
+    """Consistent tags for a model of several heads: each word gets the combination of head
+    values, among those its training words have (`Vocabulary.combinations`), whose product
+    of the heads' probabilities is highest. Where the heads' own best values form such a
+    combination, that is it; else the nearest one that makes sense together (no PROPN
+    tagged NN)."""
+
+    def __init__(self, vocab: Vocabulary):
+        ids = [[index.ids[v] for v, index in zip(c, vocab.tagsets.values())] for c in vocab.combinations]
+        self.allowed = np.array(ids, dtype=np.intp).T  # (heads, combinations)
+        self.keys = _row_keys(self.allowed.T)
+
+    def best(self, probs: list[np.ndarray], batch: int = 1024) -> np.ndarray:
+        """(heads, words) ids of the best allowed combination, given each head's
+        (words, tags) probabilities. A word whose heads' own best tags are allowed together
+        keeps them (no other combination can score higher); the others (a few in a
+        hundred) are scored against every combination, `batch` words at a time."""
+        chosen = np.stack([p.argmax(-1) for p in probs])  # a padding id is never allowed: scored below
+        others = np.flatnonzero(~np.isin(_row_keys(chosen.T), self.keys))
+        logs = [np.log(np.maximum(p[others], 1e-30, dtype=np.float32)) for p in probs]
+        for start in range(0, len(others), batch):
+            part = slice(start, start + batch)
+            score = logs[0][part][:, self.allowed[0]]
+            for log, allowed in zip(logs[1:], self.allowed[1:]):
+                score += log[part][:, allowed]
+            chosen[:, others[part]] = self.allowed[:, score.argmax(-1)]
+        return chosen
+
+
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """Each row of an integer array as one comparable value (its bytes)."""
+    rows = np.ascontiguousarray(rows, dtype=np.intp)
+    return rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
+
+
 class Decoder:
     """Collects a network's outputs batch by batch into one `TaggedSentence` per sentence."""
 
-    def __init__(self, vocab: Vocabulary, sentences: int, top_k: int = 0):
+    def __init__(self, vocab: Vocabulary, sentences: int, top_k: int = 0, joint: bool = True):
+        """`joint`: tag combinations as `JointChoice` picks them, where the model knows its
+        training data's combinations (models of one column, or older ones, do not)."""
         self.vocab = vocab
+        self.joint = JointChoice(vocab) if joint and vocab.combinations and len(vocab.tagsets) > 1 else None
         self.sentences = [
             TaggedSentence({column: [] for column in vocab.columns}, [] if top_k > 0 else None)
             for _ in range(sentences)
@@ -59,6 +97,8 @@ class Decoder:
     def outputs(self) -> list[str]:
         """The network outputs `add` needs: each head's best ids, the first head's
         probabilities when scores are asked for."""
+        if self.joint is not None:
+            return list(self.names.values())
         ids = [f"{name}_ids" for name in self.names.values()]
         return ids + (["tags"] if self.top_k > 0 else [])
 
@@ -67,8 +107,12 @@ class Decoder:
     ) -> None:
         """A batch of sentences (their positions and lengths): `outputs` as the network
         gave them (batch, time, ...), `real` the (batch, time) mask of the real words."""
-        values = {head: self.strings[head][outputs[f"{name}_ids"][real]].tolist()
-                  for head, name in self.names.items()}  # fmt: skip
+        if self.joint is not None:
+            chosen = self.joint.best([outputs[name][real] for name in self.names.values()])
+            values = {head: self.strings[head][ids].tolist() for head, ids in zip(self.names, chosen)}
+        else:
+            values = {head: self.strings[head][outputs[f"{name}_ids"][real]].tolist()
+                      for head, name in self.names.items()}  # fmt: skip
         if self.top_k > 0:
             top, top_probs = top_tag_ids(outputs["tags"][real], self.top_k)
             top, top_probs = top.tolist(), top_probs.tolist()

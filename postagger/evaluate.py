@@ -162,6 +162,7 @@ def evaluate_files(
     predicted_paths: list[str | Path] | None = None,
     columns: list[str] | None = None,
     raw: bool = False,
+    joint: bool = True,
 ) -> dict:
     """Score a model on gold CoNLL-U files, or score already predicted files against gold.
 
@@ -170,7 +171,8 @@ def evaluate_files(
     tokenized otherwise (the same text) are scored as the CoNLL 2018 shared task scores
     raw-text systems (`postagger.conll18`: F1 of tokens, sentences, words and tags, under
     "conll18"). With `raw`, the model tags the gold files' own raw text (its tokenizer
-    included) and that is scored so. `columns` are the columns to score (default: the
+    included) and that is scored so. `joint`: the model's tags as `Tagger.tag_sentences`
+    decodes them with `joint`. `columns` are the columns to score (default: the
     model's; UPOS without a model); per-tag scores, confusions and calibration (when the
     model tags gold words) are about the first.
     """
@@ -193,17 +195,17 @@ def evaluate_files(
     if info is not None:
         result["model"] = str(info.path)
     if raw:
-        return {**result, "conll18": _conll18(gold, _tag_raw_text(gold, info), columns)}
+        return {**result, "conll18": _conll18(gold, _tag_raw_text(gold, info, joint), columns)}
     predicted = list(read_treebank(predicted_paths)) if predicted_paths else None
     if predicted is not None and [s.forms for s in predicted] != [s.forms for s in gold]:
         return {**result, "conll18": _conll18(gold, predicted, columns)}
-    result.update(_word_scores(gold, predicted, columns, info))
+    result.update(_word_scores(gold, predicted, columns, info, joint))
     if predicted is not None:
         result["conll18"] = _conll18(gold, predicted, columns)
     return result
 
 
-def _word_scores(gold: list, predicted: list | None, columns: list[str], info) -> dict:
+def _word_scores(gold: list, predicted: list | None, columns: list[str], info, joint: bool = True) -> dict:
     """Scores of the same words: the predicted sentences', or the model's tags."""
     from postagger.conllu_io import column_gaps
 
@@ -216,7 +218,7 @@ def _word_scores(gold: list, predicted: list | None, columns: list[str], info) -
     else:
         from postagger.tagger import Tagger
 
-        tagged = Tagger.from_info(info).tag_sentences(forms, top_k=1)
+        tagged = Tagger.from_info(info).tag_sentences(forms, top_k=1, joint=joint)
         tags = {c: [t.tags[c] for t in tagged] for c in columns}
     result = accuracy_scores(gold_tags, tags, forms, info.vocab.is_known if info else None)
     result.update(tag_report(gold_tags[column], tags[column]))
@@ -242,7 +244,7 @@ def _conll18(gold: list, predicted: list, columns: list[str]) -> dict[str, dict]
     return {metric: scores[metric].to_json() for metric in conll18.METRICS if metric in wanted}
 
 
-def _tag_raw_text(gold: list, info) -> list:
+def _tag_raw_text(gold: list, info, joint: bool = True) -> list:
     """The sentences the model makes of the gold files' raw text (`conll18.raw_text`), as
     `postagger tag` writes them."""
     import tempfile
@@ -256,5 +258,6 @@ def _tag_raw_text(gold: list, info) -> list:
         text, tagged = Path(folder) / "gold.txt", Path(folder) / "tagged.conllu"
         text.write_text(raw_text(gold), encoding="utf-8")
         with open(tagged, "w", encoding="utf-8", newline="") as stream:
-            tag_files(stream, info, "auto", [(str(text), Job(InputFormat.text, OutputFormat.conllu))])
+            job = Job(InputFormat.text, OutputFormat.conllu, joint=joint)
+            tag_files(stream, info, "auto", [(str(text), job)])
         return list(read_treebank([tagged]))

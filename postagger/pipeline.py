@@ -44,12 +44,13 @@ class Job:
     out_fmt: OutputFormat
     batch_size: int = 64
     top_k: int = 0
+    joint: bool = True  # the most probable tag combination seen in training (`decoding.Decoder`)
 
 
 def tag_block(tagger: Tagger, block: Block, job: Job) -> Tagged:
     """Parse, tag and format one block of input."""
     items = block_items(block, job.in_fmt, tagger.tokenizer)
-    tagged = tagger.tag_sentences([item.words for item in items], job.batch_size, job.top_k)
+    tagged = tagger.tag_sentences([item.words for item in items], job.batch_size, job.top_k, job.joint)
     numbered = job.out_fmt is OutputFormat.conllu and job.in_fmt is not InputFormat.conllu
     pieces: list[str] = []
     writer = Writer(_Pieces(pieces), job.out_fmt, tagger.columns, sent_ids=not numbered)

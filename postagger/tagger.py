@@ -93,14 +93,16 @@ class Tagger:
         return [tagged.tags[self.column] for tagged in self.tag_sentences(sentences, batch_size)]
 
     def tag_sentences(
-        self, sentences: Iterable[Sequence[str]], batch_size: int = 64, top_k: int = 0
+        self, sentences: Iterable[Sequence[str]], batch_size: int = 64, top_k: int = 0, joint: bool = True
     ) -> list[TaggedSentence]:
         """A `TaggedSentence` for each sentence (a sequence of word forms; an empty one gets
         no tags): the tags of every column, and with `top_k` > 0 each word's `top_k` best
-        (tag, probability) pairs of the primary column. Sentences are batched by length;
-        the result is in input order."""
+        (tag, probability) pairs of the primary column. With `joint` (and a model of several
+        columns that knows its training data's tag combinations), each word gets the most
+        probable combination seen in training (`decoding.Decoder`); else each column's own
+        best tag. Sentences are batched by length; the result is in input order."""
         forms = list(sentences)
-        decoder = Decoder(self.info.vocab, len(forms), top_k)
+        decoder = Decoder(self.info.vocab, len(forms), top_k, joint)
         lengths = np.fromiter(map(len, forms), np.intp, len(forms))
         nonempty = np.flatnonzero(lengths)
         for group in length_groups(lengths[nonempty], batch_size, max_padding=self.network.max_padding):
@@ -116,7 +118,9 @@ class Tagger:
             )
         return decoder.sentences
 
-    def tag_text(self, text: str, batch_size: int = 64, top_k: int = 0) -> list[TaggedSentence]:
+    def tag_text(
+        self, text: str, batch_size: int = 64, top_k: int = 0, joint: bool = True
+    ) -> list[TaggedSentence]:
         """The sentences the model's tokenizer finds in raw text, tagged: each
         `TaggedSentence` has its `words` and their `spans` in `text` too (blank lines always
         end a sentence; longer sentences than `formats.MAX_SENTENCE_TOKENS` are cut)."""
@@ -124,7 +128,7 @@ class Tagger:
         from postagger.formats import InputFormat, block_items
 
         items = block_items(Block(text.encode("utf-8"), "<text>", 1), InputFormat.text, self.tokenizer)
-        tagged = self.tag_sentences([item.words for item in items], batch_size, top_k)
+        tagged = self.tag_sentences([item.words for item in items], batch_size, top_k, joint)
         return [
             dataclasses.replace(sentence, words=item.words, spans=item.word_spans())
             for item, sentence in zip(items, tagged)
@@ -138,6 +142,7 @@ class Tagger:
         window: int = 2048,
         jobs: int = 1,
         top_k: int = 0,
+        joint: bool = True,
     ) -> Iterator[tuple[T, TaggedSentence]]:
         """Tag a stream lazily, in input order: (item, `TaggedSentence`) for each item,
         whose words are `words(item)`. `window` items at a time are grouped by length into
@@ -156,15 +161,16 @@ class Tagger:
             if second:
                 windows = _windows(iterator, window, [chunk, second])
                 del chunk, second  # held by `windows` until handed out, then by the workers' queue
-                yield from self._tag_in_workers(windows, words, batch_size, jobs, top_k)
+                yield from self._tag_in_workers(windows, words, (batch_size, top_k, joint), jobs)
                 return
         # one window in memory at a time: the last one is let go before the next is read
         while chunk:
-            yield from zip(chunk, self.tag_sentences([words(i) for i in chunk], batch_size, top_k))
+            yield from zip(chunk, self.tag_sentences([words(i) for i in chunk], batch_size, top_k, joint))
             chunk = None
             chunk = list(itertools.islice(iterator, window))
 
-    def _tag_in_workers(self, windows: Iterator[list], words, batch_size: int, jobs: int, top_k: int):
+    def _tag_in_workers(self, windows: Iterator[list], words, settings: tuple, jobs: int):
+        """`settings`: `tag_sentences`'s batch_size, top_k and joint."""
         from postagger.workers import ordered_map
 
         sent: deque = deque()  # the windows whose tags are on their way
@@ -172,7 +178,7 @@ class Tagger:
         def tasks():
             for chunk in windows:
                 sent.append(chunk)
-                yield [list(words(i)) for i in chunk], batch_size, top_k
+                yield [list(words(i)) for i in chunk], *settings
 
         for tagged in ordered_map(str(self.path), self.engine, jobs, _tag_window, tasks()):
             yield from zip(sent.popleft(), tagged)
@@ -187,6 +193,6 @@ def _windows(iterator: Iterator, size: int, read: list[list]) -> Iterator[list]:
         chunk = None
 
 
-def _tag_window(tagger: Tagger, forms: list[list[str]], batch_size: int, top_k: int) -> list[TaggedSentence]:
+def _tag_window(tagger: Tagger, forms: list[list[str]], *settings) -> list[TaggedSentence]:
     """A worker's task (`postagger.workers.ordered_map`): one window of sentences."""
-    return tagger.tag_sentences(forms, batch_size, top_k)
+    return tagger.tag_sentences(forms, *settings)

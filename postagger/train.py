@@ -134,7 +134,7 @@ def train(
             notify("missing_tags", {"column": gap.column, "missing": gap.missing, "words": gap.words})
     dev_bank = Treebank.read(dev_paths, config.columns)
     config = config.with_batch_size_for(len(train_bank.sentences))
-    vocab = _vocabulary(vocab, config, train_bank)
+    vocab = _vocabulary(vocab, config, train_bank).with_combinations(train_bank.sentences)
     provenance = {
         "treebank": _treebank_name(train_paths),
         "data": {"train": train_bank.files, "dev": dev_bank.files},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,19 @@ class Index:
         return self.ids.get(item, default)
 
 
+def _combinations(data, tagsets: dict[str, Index]) -> list[tuple[str, ...]] | None:
+    """A vocabulary file's tag combinations, each a value of every head's tag table."""
+    if data is None:
+        return None
+    combinations = [tuple(str(v) for v in c) for c in data]
+    for combination in combinations:
+        if len(combination) != len(tagsets) or any(
+            v not in index or v == PAD for v, index in zip(combination, tagsets.values())
+        ):
+            raise ValueError(f"tag combination {list(combination)} does not fit the tag tables")
+    return combinations
+
+
 def head_column(head: str) -> str:
     """The CoNLL-U column a head fills: "feats" for "feats:Case", else the head's name."""
     return "feats" if head.startswith(FEATURE_HEAD) else head
@@ -64,6 +78,9 @@ class Vocabulary:
     tagsets: dict[str, Index]
     columns: list[str]
     word_counts: dict[str, int]  # training frequency of every word form, kept or not
+    #: for a model of several heads: each combination of head values (in head order) that
+    #: a training word has, most frequent first; None where unknown (older models)
+    combinations: list[tuple[str, ...]] | None = None
 
     @property
     def column(self) -> str:
@@ -131,8 +148,20 @@ class Vocabulary:
         """Whether the form was seen in training (the definition of OOV used in evaluation)."""
         return form in self.word_counts
 
+    def with_combinations(self, sentences: Iterable[Sentence]) -> Vocabulary:
+        """This vocabulary knowing the combinations of head values its training words have
+        (words without a value in some column left out); for one head, itself."""
+        if len(self.tagsets) < 2:
+            return self
+        counts: Counter = Counter()
+        for sentence in sentences:
+            values = self.head_tags(sentence)
+            counts.update(c for c in zip(*values.values()) if PAD not in c)
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return dataclasses.replace(self, combinations=[c for c, _ in ordered])
+
     def to_json(self) -> dict:
-        return {
+        data = {
             "format": VOCAB_FORMAT,
             "columns": self.columns,
             "words": self.words.items,
@@ -140,6 +169,9 @@ class Vocabulary:
             "tags": {head: index.items for head, index in self.tagsets.items()},
             "word_counts": self.word_counts,
         }
+        if self.combinations is not None:
+            data["combinations"] = [list(c) for c in self.combinations]
+        return data
 
     @classmethod
     def from_json(cls, data: dict, path: str | Path = "vocab.json") -> Vocabulary:
@@ -161,6 +193,7 @@ class Vocabulary:
                 tagsets,
                 columns,
                 {str(k): int(v) for k, v in data["word_counts"].items()},
+                _combinations(data.get("combinations"), tagsets),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise PostaggerError(f"not a postagger vocabulary ({err!r})", path) from None

@@ -29,6 +29,13 @@ ModelOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
+JointOption = Annotated[
+    bool,
+    typer.Option(
+        help="A joint model (several columns) gives each word the most probable combination of tags seen "
+        "in training; --no-joint-decoding: each column's own best tag."
+    ),
+]
 
 
 def stderr_console():

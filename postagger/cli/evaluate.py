@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from postagger.cli._util import (
+    JointOption,
     JsonOption,
     ModelOption,
     app,
@@ -53,13 +54,15 @@ def evaluate_cli(
         Optional[Path],
         typer.Option(help="Draw the confusion matrix and per-tag F1 into this PNG file (needs matplotlib)."),
     ] = None,
+    joint_decoding: JointOption = True,
 ) -> None:
     """Accuracy (all, seen and unseen words), per-tag scores, confusions and calibration; or
     the CoNLL 2018 F1 scores of raw-text output."""
     from postagger.evaluate import evaluate_files
 
     require_plotting(plot)
-    result = evaluate_files(gold, model, pred, columns.split(",") if columns else None, raw=raw)
+    columns_given = columns.split(",") if columns else None
+    result = evaluate_files(gold, model, pred, columns_given, raw=raw, joint=joint_decoding)
     if plot is not None:
         from postagger.plots import plot_confusion
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from postagger.cli._util import ModelOption, app, cli_errors, stderr_console
+from postagger.cli._util import JointOption, ModelOption, app, cli_errors, stderr_console
 from postagger.config import ENGINES
 from postagger.errors import PostaggerError
 from postagger.formats import InputFormat, OutputFormat
@@ -48,6 +48,7 @@ def tag_cli(
     top_k: Annotated[
         int, typer.Option(min=0, help="Also give the N best tags with probabilities (implies confidence).")
     ] = 0,
+    joint_decoding: JointOption = True,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
     from postagger.workers import limit_threads
@@ -65,8 +66,10 @@ def tag_cli(
     if top and output_format is OutputFormat.inline:
         raise PostaggerError("inline output has no room for confidences: use conllu, tsv or jsonl")
     info = load_model_info(model)
-    plan = [(path, Job(input_format or guess_input_format(path), output_format, batch_size, top))
-            for path in inputs]  # fmt: skip
+    plan = [
+        (path, Job(input_format or guess_input_format(path), output_format, batch_size, top, joint_decoding))
+        for path in inputs
+    ]
     if output is None:
         _tag_to(sys.stdout, info, engine, plan, jobs)
         sys.stdout.flush()
