@@ -174,6 +174,12 @@ class ModelConfig:
         "pretrained vectors of all words beside it.",
         "vectors",
     )
+    subword_pretraining: bool = setting(
+        False,
+        "Before tagging, train the character encoder to give the pretrained vectors of the vectors "
+        "file's 100,000 first words from their spelling (Mimick), for words without a vector.",
+        "vectors",
+    )
     vectors: str = ""  # name of the pretrained vectors file the embeddings started from (recorded)
 
     def __post_init__(self):
@@ -198,6 +204,8 @@ class ModelConfig:
         """Why these settings cannot train with (or without) pretrained vectors, or None."""
         if not vectors_given and (self.freeze_embeddings or self.extend_vocab or self.dual_embeddings):
             return "freezing, extending or doubling the embeddings needs pretrained vectors (--vectors)"
+        if self.subword_pretraining and (not vectors_given or self.word_repr == "word"):
+            return "--subword-pretraining needs pretrained vectors (--vectors) and a character encoder"
         if self.dual_embeddings and self.freeze_embeddings:
             return "--dual-embeddings keeps a frozen copy already: leave out --freeze-embeddings"
         if vectors_given and self.word_repr == "chars":

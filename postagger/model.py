@@ -312,12 +312,13 @@ def weight_arrays(model: keras.Model) -> dict[str, np.ndarray]:
     }
 
 
-def set_weight_arrays(model: keras.Model, arrays: dict, source) -> None:
-    """Give the model the weights of `weight_arrays` (read from `source`), checking every shape."""
+def set_weight_arrays(model: keras.Model, arrays: dict, source, only: dict | None = None) -> None:
+    """Give the model the weights of `weight_arrays` (read from `source`), checking every
+    shape; with `only`, just the layers that have weights in it."""
     from postagger.errors import ModelError
 
     for layer in model.layers:
-        if not layer.weights:
+        if not layer.weights or (only is not None and f"{layer.name}/0" not in only):
             continue
         values = []
         for i, variable in enumerate(layer.weights):

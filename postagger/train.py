@@ -142,9 +142,13 @@ def train(
         "seed": config.seed,
         "command": command,
     }
-    embeddings = None
+    embeddings = char_weights = None
     if vectors is not None:
         config, vocab, embeddings = _start_from_vectors(vectors, config, vocab, provenance, notify)
+    if config.subword_pretraining:
+        from postagger.mimick import pretrain_char_encoder
+
+        char_weights = pretrain_char_encoder(config, vocab, vectors, notify)
     trained = None
     if segmenter is not None:
         from postagger.segmenter_training import train_segmenter
@@ -156,6 +160,7 @@ def train(
         output=Path(output), info=ModelInfo(Path(output), config, vocab, learn_rules(train_bank.sentences)),
         train_bank=train_bank, dev_bank=dev_bank, data_paths=paths, provenance=provenance,
         strategy=strategy, logdir=logdir, progress=notify, embeddings=embeddings, segmenter=trained,
+        char_weights=char_weights,
     )  # fmt: skip
     return trainer.fit()
 
@@ -285,6 +290,7 @@ class Trainer:
         progress: ProgressCallback | None = None,
         embeddings: np.ndarray | None = None,
         segmenter: TrainedSegmenter | None = None,
+        char_weights: dict | None = None,
     ):
         """`info` holds the config, vocabularies and tokenizer rules to train with (its
         path is `output`); `embeddings` the pretrained word embedding matrix, if any;
@@ -292,7 +298,7 @@ class Trainer:
         tf, self.keras = load_tensorflow()
         from postagger.batching import encode_sentence, keep_probabilities, length_groups
         from postagger.engines import keras_tagger_network
-        from postagger.model import build_model, compile_model
+        from postagger.model import build_model, compile_model, set_weight_arrays
 
         self.output, self.info, self.config, self.vocab = output, info, info.config, info.vocab
         self.dev_bank, self.data_paths, self.provenance = dev_bank, data_paths, provenance
@@ -313,6 +319,8 @@ class Trainer:
         self.batches = len(length_groups([len(s.words) for s in self.train_data], config.batch_size))
         with distribution.scope():
             self.model = build_model(config, vocab, embeddings)
+            if char_weights:  # the character encoder as subword pretraining left it
+                set_weight_arrays(self.model, char_weights, "subword pretraining", only=char_weights)
             compile_model(self.model, config, vocab, self.batches)
             self.model.optimizer.build(self.model.trainable_variables)
             self.network = keras_tagger_network(self.model, info)  # dev scoring, on the model's weights

@@ -78,6 +78,12 @@ class TrainingProgress:
             )
         elif event == "batch":
             self.progress.update(self.task, advance=1, loss=data["loss"])
+        elif event == "mimick_epoch_end":
+            self.console.print(
+                f"subword pretraining epoch {data['epoch']}/{data['epochs']}  loss {data['loss']:.4f}  "
+                f"({data['words']:,} pretrained words)",
+                soft_wrap=True,
+            )
         elif event == "missing_tags":
             self.console.print(
                 f"{data['column'].upper()}: {data['missing']:,} of {data['words']:,} training words have "
