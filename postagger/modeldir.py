@@ -206,7 +206,7 @@ def save_model_dir(
         (tmp / "vocab.json").write_text(_dump(vocab.to_json()), encoding="utf-8")
         (tmp / "tokenizer.json").write_text(_dump(rules.to_json()), encoding="utf-8")
         (tmp / "metrics.json").write_text(_dump(metrics), encoding="utf-8")
-        _write_arrays(tmp / WEIGHTS_FILE, weights)
+        _write_arrays(tmp / WEIGHTS_FILE, stored_weights(weights))
         if segmenter is not None:
             _write_segmenter(tmp, segmenter)
 
@@ -234,6 +234,29 @@ def _dump(data) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
+#: weights stored as float16 in weights.npz: the frozen pretrained vectors of
+#: --dual-embeddings (up to hundreds of thousands of rows with --extend-vocab), half the
+#: size; read back as float32, so every engine computes with the same rounded values
+HALF_PRECISION_WEIGHTS = ("pretrained_embedding/",)
+
+
+def stored_weights(arrays: dict) -> dict:
+    """The arrays as weights.npz keeps them (`HALF_PRECISION_WEIGHTS` in float16)."""
+    import numpy as np
+
+    return {
+        name: array.astype(np.float16) if name.startswith(HALF_PRECISION_WEIGHTS) else array
+        for name, array in arrays.items()
+    }
+
+
+def as_loaded(arrays: dict) -> dict:
+    """Arrays as a model is computed with: float16 ones widened to float32."""
+    import numpy as np
+
+    return {name: a.astype(np.float32) if a.dtype == np.float16 else a for name, a in arrays.items()}
+
+
 def _write_arrays(path: Path, arrays: dict) -> None:
     import numpy as np
 
@@ -247,7 +270,7 @@ def read_weight_arrays(npz: Path) -> dict:
 
     try:
         with np.load(npz, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
+            return as_loaded({name: data[name] for name in data.files})
     except FileNotFoundError:
         raise ModelError("missing: this model can only be used with --engine keras", npz) from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:

@@ -408,8 +408,9 @@ class Trainer:
         engine that tags by default, so that `postagger evaluate` finds the same figures."""
         from postagger.engines import array_tagger_network, best_array_engine
         from postagger.model import weight_arrays
+        from postagger.modeldir import as_loaded, stored_weights
 
-        arrays = weight_arrays(self.export)
+        arrays = as_loaded(stored_weights(weight_arrays(self.export)))  # as the saved model has them
         network = array_tagger_network(self.info, arrays, best_array_engine(), self.output)
         metrics = {
             "complete": True,

@@ -130,8 +130,8 @@ def test_every_engine_matches_keras_for_each_architecture(settings, tmp_path):
     saved and loaded by each engine."""
     from postagger.config import ModelConfig
     from postagger.engines import keras_tagger_network
-    from postagger.model import build_model, weight_arrays
-    from postagger.modeldir import save_model_dir
+    from postagger.model import build_model, set_weight_arrays, weight_arrays
+    from postagger.modeldir import read_weight_arrays, save_model_dir
     from postagger.vocab import Index, build_vocabulary
 
     sentences = list(read_treebank([DEV]))
@@ -142,6 +142,10 @@ def test_every_engine_matches_keras_for_each_architecture(settings, tmp_path):
     assert vocab.trained_words() == len(vocab.words) - 2
     model = build_model(config, vocab)
     save_model_dir(tmp_path / "m", weight_arrays(model), config, vocab, TokenizerRules(), {}, {})
+    with np.load(tmp_path / "m" / "weights.npz") as stored:
+        half = {name for name in stored.files if stored[name].dtype == np.float16}
+    assert half == ({"pretrained_embedding/0"} if config.dual_embeddings else set())
+    set_weight_arrays(model, read_weight_arrays(tmp_path / "m" / "weights.npz"), "saved")  # as saved
     info = load_model_info(tmp_path / "m")
     nets = {"keras": keras_tagger_network(model, info)}
     nets.update({e: load_tagger_network(info, e) for e in ("numpy", "onnx")})
