@@ -1,7 +1,7 @@
 """Tagging speed and memory: postagger against NLTK's perceptron (and UDPipe 1), one run.
 
     .venv/bin/python bench/speed.py [--ewt-dir DIR] [--model DIR] [--repeat 10] [--runs 5]
-                                    [--jobs 1,2] [--udpipe-model FILE]
+                                    [--jobs 1,2] [--udpipe-model FILE] [--baseline-model DIR]
 
 Measured, each as its own process, median of --runs (peak RSS from wait4):
 - cold start: `echo "This is a test ." | postagger tag --input-format tokens`, and
@@ -16,6 +16,8 @@ Measured, each as its own process, median of --runs (peak RSS from wait4):
   loads it, reads the CoNLL-U file and writes it tagged (bench/nltk_tag.py, one process);
   UDPipe 1 when `ufal.udpipe` is installed and --udpipe-model is given (in-process, gold
   tokenization);
+- with --baseline-model DIR: that model's cold start and CoNLL-U throughput in the same run
+  (e.g. the model shipped before a change), and this model's with --no-joint-decoding;
 - the same file with `--engine numpy` (NumPy alone), and en_ewt-ud-train once (204,577
   words, none repeated: the character-vector cache meets new words all along);
 - the physical limit: the network's multiply-adds per word (from its weight shapes) and the
@@ -73,6 +75,21 @@ def median_of(runs: int, args: list[str], stdin: bytes | None = None) -> tuple[f
     return statistics.median(r[0] for r in results), max(r[1] for r in results)
 
 
+def baseline_rows(args, rows: list, big: Path, out: Path, words: int) -> None:
+    """The baseline model's cold start and CoNLL-U throughput, beside the model's own rows,
+    and the model's with joint decoding off (`--no-joint-decoding`)."""
+    model = ["--model", args.baseline_model]
+    cold = median_of(args.runs, [EXE, "tag", "--input-format", "tokens", *model], b"This is a test .\n")
+    rows.append((f"baseline {args.baseline_model}: cold start, one sentence", cold[0], None, cold[1]))
+    for jobs in args.jobs.split(","):
+        for label, extra in (("baseline " + args.baseline_model, model), ("--no-joint-decoding", [])):
+            command = [EXE, "tag", str(big), "-o", str(out), "--jobs", jobs, *extra]
+            if not extra:
+                command += ["--model", args.model, "--no-joint-decoding"]
+            seconds, rss = median_of(args.runs, command)
+            rows.append((f"{label}, {INPUT_LABELS['gold']}, --jobs {jobs}", seconds, words / seconds, rss))
+
+
 def multiply_adds_per_word(model: Path, chars_per_word: float) -> float:
     """Multiply-adds of the network per word, from the shapes in weights.npz."""
     import numpy as np
@@ -110,6 +127,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", default="1,2")
     parser.add_argument("--udpipe-model")
+    parser.add_argument(
+        "--baseline-model", help="another model directory (e.g. the one shipped before) timed in the same run"
+    )
     args = parser.parse_args()
     ewt = Path(args.ewt_dir)
     test = ewt / "en_ewt-ud-test.conllu"
@@ -137,6 +157,8 @@ def main() -> None:
                 command = [EXE, "tag", str(path), *model, "-o", str(out), "--jobs", jobs]
                 seconds, rss = median_of(args.runs, command)
                 rows.append((f"postagger, {label}, --jobs {jobs}", seconds, words / seconds, rss))
+        if args.baseline_model:
+            baseline_rows(args, rows, big, out, words)
         command = [EXE, "tag", str(big), *model, "-o", str(out), "--engine", "numpy"]
         seconds, rss = median_of(args.runs, command)
         rows.append(("postagger, CoNLL-U → CoNLL-U, --engine numpy, --jobs 1", seconds, words / seconds, rss))
@@ -204,7 +226,8 @@ def main() -> None:
     print("| what | wall time (s) | words/s | peak RSS (MiB) |")
     print("|---|---:|---:|---:|")
     for label, seconds, rate, rss in rows:
-        print(f"| {label} | {seconds:.2f} | {rate:,.0f} | {rss if rss is not None else '—'} |")
+        shown = f"{rate:,.0f}" if rate is not None else "—"
+        print(f"| {label} | {seconds:.2f} | {shown} | {rss if rss is not None else '—'} |")
     print(f"\npostagger's best against NLTK: {best / (words / nltk_seconds):.2f}× its in-process tagging, "
           f"{best / (words / nltk_process):.2f}× its end-to-end process.")  # fmt: skip
     for jobs in args.jobs.split(","):
