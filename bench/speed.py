@@ -82,7 +82,8 @@ def baseline_rows(args, rows: list, big: Path, out: Path, words: int) -> None:
     cold = median_of(args.runs, [EXE, "tag", "--input-format", "tokens", *model], b"This is a test .\n")
     rows.append((f"baseline {args.baseline_model}: cold start, one sentence", cold[0], None, cold[1]))
     for jobs in args.jobs.split(","):
-        for label, extra in (("baseline " + args.baseline_model, model), ("--no-joint-decoding", [])):
+        variants = (("baseline " + args.baseline_model, model), (f"{args.model} --no-joint-decoding", []))
+        for label, extra in variants:
             command = [EXE, "tag", str(big), "-o", str(out), "--jobs", jobs, *extra]
             if not extra:
                 command += ["--model", args.model, "--no-joint-decoding"]
