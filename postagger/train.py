@@ -62,6 +62,12 @@ class Treebank:
             raise PostaggerError("no sentences with words", ", ".join(map(str, paths)))
         return cls(sentences, files, column_gaps(sentences, columns))
 
+    def report_gaps(self, notify: ProgressCallback) -> None:
+        """A "missing_tags" event for each column some words have no value in."""
+        for gap in self.gaps.values():
+            if gap.missing:
+                notify("missing_tags", {"column": gap.column, "missing": gap.missing, "words": gap.words})
+
     @property
     def forms(self) -> list[list[str]]:
         return [s.forms for s in self.sentences]
@@ -129,9 +135,7 @@ def train(
     _check_options(config, vectors, strategy)  # before any data is read
     notify = progress or (lambda event, data: None)
     train_bank = Treebank.read(train_paths, config.columns)
-    for gap in train_bank.gaps.values():
-        if gap.missing:
-            notify("missing_tags", {"column": gap.column, "missing": gap.missing, "words": gap.words})
+    train_bank.report_gaps(notify)
     dev_bank = Treebank.read(dev_paths, config.columns)
     config = config.with_batch_size_for(len(train_bank.sentences))
     vocab = _vocabulary(vocab, config, train_bank).with_combinations(train_bank.sentences)
@@ -144,17 +148,9 @@ def train(
     }
     embeddings = char_weights = None
     if vectors is not None:
-        config, vocab, embeddings = _start_from_vectors(vectors, config, vocab, provenance, notify)
-    if config.subword_pretraining:
-        from postagger.mimick import pretrain_char_encoder
-
-        char_weights = pretrain_char_encoder(config, vocab, vectors, notify)
-    trained = None
-    if segmenter is not None:
-        from postagger.segmenter_training import train_segmenter
-
-        files = {"train": train_bank.files, "dev": dev_bank.files}
-        trained = train_segmenter(train_bank.sentences, dev_bank.sentences, segmenter, notify, files)
+        started = _start_from_vectors(vectors, config, vocab, provenance, notify)
+        config, vocab, embeddings, char_weights = started
+    trained = _segmenter(segmenter, train_bank, dev_bank, notify)
     paths = {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)}
     trainer = Trainer(
         output=Path(output), info=ModelInfo(Path(output), config, vocab, learn_rules(train_bank.sentences)),
@@ -163,6 +159,17 @@ def train(
         char_weights=char_weights,
     )  # fmt: skip
     return trainer.fit()
+
+
+def _segmenter(settings: SegmenterConfig | None, train_bank: Treebank, dev_bank: Treebank, notify):
+    """The raw-text segmenter trained on the treebanks' text (`postagger.segmenter_training`),
+    or None without `settings`."""
+    if settings is None:
+        return None
+    from postagger.segmenter_training import train_segmenter
+
+    files = {"train": train_bank.files, "dev": dev_bank.files}
+    return train_segmenter(train_bank.sentences, dev_bank.sentences, settings, notify, files)
 
 
 def _check_options(config: ModelConfig, vectors, strategy: str) -> None:
@@ -184,15 +191,22 @@ def _vocabulary(vocab: Vocabulary | None, config: ModelConfig, bank: Treebank) -
 
 
 def _start_from_vectors(vectors, config: ModelConfig, vocab: Vocabulary, provenance: dict, notify):
-    """(config, vocabulary, embedding matrix) aligned with pretrained vectors; their
-    fingerprint and coverage go into the provenance and to the progress callback."""
+    """(config, vocabulary, embedding matrix, character encoder weights or None) from
+    pretrained vectors: the embeddings aligned with them, and with --subword-pretraining the
+    character encoder pretrained on them (`postagger.mimick`); their fingerprint and
+    coverage go into the provenance and to the progress callback."""
     from postagger.vectors import align, fingerprint
 
     alignment = align(vocab, vectors, config.extend_vocab, config.seed)
     config = dataclasses.replace(config, word_dim=alignment.coverage["dim"], vectors=Path(vectors).name)
     provenance["vectors"] = {**fingerprint(vectors), "coverage": alignment.coverage}
     notify("vectors_coverage", alignment.coverage)
-    return config, alignment.vocab, alignment.matrix
+    char_weights = None
+    if config.subword_pretraining:
+        from postagger.mimick import pretrain_char_encoder
+
+        char_weights = pretrain_char_encoder(config, alignment.vocab, vectors, notify)
+    return config, alignment.vocab, alignment.matrix, char_weights
 
 
 def distribution_strategy(name: str):

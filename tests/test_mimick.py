@@ -74,3 +74,27 @@ def test_an_unseen_word_lands_near_its_morphological_neighbours(tmp_path):
         others = [cosine(vector(word), vector(neighbours[o])) for o in unseen if o != word]
         wins += near > max(others)
     assert wins >= 3  # a word's vector is nearest to the one sharing its suffix
+
+
+def test_train_with_subword_pretraining_starts_the_tagger_from_the_pretrained_encoder(tmp_path, monkeypatch):
+    from postagger import mimick
+    from postagger.train import train
+
+    path, _ = toy_vectors(tmp_path, np.random.default_rng(1))
+    found = {}
+    pretrain = mimick.pretrain_char_encoder
+
+    def spy(*args, **kwargs):
+        found.update(pretrain(*args, **kwargs))
+        return found
+
+    monkeypatch.setattr(mimick, "pretrain_char_encoder", spy)
+    events = []
+    config = ModelConfig(**{**TINY, "epochs": 1, "learning_rate": 1e-9, "subword_pretraining": True})
+    train([TRAIN], [TRAIN], tmp_path / "m", config, vectors=path, segmenter=None,
+          progress=lambda e, d: events.append(e))  # fmt: skip
+    assert events.count("mimick_epoch_end") == mimick.MIMICK_EPOCHS
+    # a learning rate of ~0: the saved encoder is still the pretrained one
+    with np.load(tmp_path / "m" / "weights.npz") as saved:
+        for name, array in found.items():
+            np.testing.assert_allclose(saved[name], array, atol=1e-5)
