@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import cpu_name, train_nltk_perceptron  # noqa: E402
+from benchlib import cpu_name, train_nltk_perceptron, udpipe_sentences  # noqa: E402
 
 from postagger.conllu_io import read_treebank  # noqa: E402
 
@@ -112,21 +112,10 @@ def nltk_perceptron(files: dict, seed: int) -> tuple[float, float, list]:
 def udpipe(files: dict, work: Path) -> tuple[float, float, list]:
     import ufal.udpipe as u
 
-    def sentences(path: Path):
-        reader = u.InputFormat.newConlluInputFormat()
-        reader.setText(path.read_text(encoding="utf-8"))
-        out, sentence, error = u.Sentences(), u.Sentence(), u.ProcessingError()
-        while reader.nextSentence(sentence, error):
-            out.append(sentence)
-            sentence = u.Sentence()
-        if error.occurred():
-            sys.exit(f"{path}: {error.message}")
-        return out
-
     error = u.ProcessingError()
     start = time.perf_counter()
     model_bytes = u.Trainer.train(
-        "morphodita_parsito", sentences(files["train"]), sentences(files["dev"]),
+        "morphodita_parsito", udpipe_sentences(files["train"]), udpipe_sentences(files["dev"]),
         "none", u.Trainer.DEFAULT, "none", error,
     )  # fmt: skip
     train_seconds = time.perf_counter() - start

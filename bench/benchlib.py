@@ -33,3 +33,18 @@ def train_nltk_perceptron(train_path: Path, seed: int = 1):
     tagger = PerceptronTagger(load=False)
     tagger.train(train, nr_iter=5)
     return tagger
+
+
+def udpipe_sentences(path: Path):
+    """A CoNLL-U file as UDPipe 1's `Sentences` (for `ufal.udpipe.Trainer.train`)."""
+    import ufal.udpipe as u
+
+    reader = u.InputFormat.newConlluInputFormat()
+    reader.setText(path.read_text(encoding="utf-8"))
+    out, sentence, error = u.Sentences(), u.Sentence(), u.ProcessingError()
+    while reader.nextSentence(sentence, error):
+        out.append(sentence)
+        sentence = u.Sentence()
+    if error.occurred():
+        sys.exit(f"{path}: {error.message}")
+    return out

@@ -32,7 +32,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from benchlib import ROOT, cpu_name
+from benchlib import ROOT, cpu_name, udpipe_sentences
 
 from postagger.conll18 import raw_text
 from postagger.conllu_io import read_treebank
@@ -87,19 +87,11 @@ def _columns(model: Path) -> str:
 def udpipe_row(name: str, files: dict, work: Path) -> tuple:
     import ufal.udpipe as u
 
-    def sentences(path: Path):
-        reader = u.InputFormat.newConlluInputFormat()
-        reader.setText(path.read_text(encoding="utf-8"))
-        out, sentence, error = u.Sentences(), u.Sentence(), u.ProcessingError()
-        while reader.nextSentence(sentence, error):
-            out.append(sentence)
-            sentence = u.Sentence()
-        return out
-
     error = u.ProcessingError()
     start = time.perf_counter()
-    model_bytes = u.Trainer.train("morphodita_parsito", sentences(files["train"]), sentences(files["dev"]),
-                                  u.Trainer.DEFAULT, u.Trainer.DEFAULT, "none", error)  # fmt: skip
+    train, dev = udpipe_sentences(files["train"]), udpipe_sentences(files["dev"])
+    default = u.Trainer.DEFAULT
+    model_bytes = u.Trainer.train("morphodita_parsito", train, dev, default, default, "none", error)
     if error.occurred():
         sys.exit(f"UDPipe training failed: {error.message}")
     print(f"UDPipe 1 trained on {name} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
