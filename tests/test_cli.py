@@ -253,6 +253,20 @@ def test_console_script_in_a_pipeline(rules_model):
     assert version.stdout.startswith("postagger ")
 
 
+def test_shell_completion_completes_commands_and_options():
+    """Typer's completion (`postagger --install-completion`): the shell asks the program."""
+    exe = os.path.join(os.path.dirname(sys.executable), "postagger")
+
+    def complete(*words: str) -> list[str]:
+        env = {**os.environ, "_POSTAGGER_COMPLETE": "complete_bash"}
+        env.update(COMP_WORDS=" ".join(["postagger", *words]), COMP_CWORD=str(len(words)))
+        return subprocess.run([exe], env=env, capture_output=True, text=True, check=True).stdout.split()
+
+    assert complete("ta") == ["tag"]
+    assert "--output-format" in complete("tag", "--out")
+    assert "--install-completion" in run("--help").output
+
+
 def test_resume_takes_nothing_else(tmp_path, tiny_model):
     result = run("train", "--resume", tiny_model, "--epochs", "3")
     assert_clean_error(result, 2, "drop epochs")

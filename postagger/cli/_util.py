@@ -17,7 +17,7 @@ from postagger.errors import EXIT_INTERRUPTED, PostaggerError
 app = typer.Typer(
     name="postagger",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
