@@ -10,15 +10,24 @@ GLOVE ?= build/glove.6B.50d.txt
 
 .PHONY: install demo test vectors glove model evaluate-model clean
 
+LIGHT := $(VENV)/.installed-light
+
+# everything (training, tests, benchmarks' extras come on demand)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# tagging only: no TensorFlow, no fastText (pip install postagger)
+$(LIGHT): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(LIGHT)
+
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(LIGHT)
 	@echo "== postagger tag data/sample.txt --output-format inline (shipped model: $(MODEL_DIR))" >&2
 	$(BIN)/postagger tag data/sample.txt --output-format inline
 	@echo "== the same text as CoNLL-U, first sentence" >&2

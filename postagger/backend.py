@@ -40,13 +40,18 @@ def _filtered_stderr():
 
 def load_tensorflow():
     """(tensorflow, keras), imported once with their start-up noise filtered."""
-    if "keras" in sys.modules and "tensorflow" in sys.modules:
+    if sys.modules.get("keras") is not None and sys.modules.get("tensorflow") is not None:
         return sys.modules["tensorflow"], sys.modules["keras"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    with _filtered_stderr():
-        import tensorflow as tf
+    try:
+        with _filtered_stderr():
+            import tensorflow as tf
 
-        tf.config.list_physical_devices()  # device discovery prints its own chatter
-        import keras
+            tf.config.list_physical_devices()  # device discovery prints its own chatter
+            import keras
+    except ImportError:  # a tag-only install: TensorFlow is the `train` extra
+        from postagger.errors import MissingExtra
+
+        raise MissingExtra("TensorFlow", "training and the Keras engine need it") from None
     return tf, keras

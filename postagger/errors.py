@@ -32,6 +32,16 @@ class PostaggerError(Exception):
         return where + self.message
 
 
+class MissingExtra(PostaggerError):
+    """A command needs a library of an optional extra (TensorFlow and fastText: `train`)."""
+
+    def __init__(self, library: str, needed_by: str, extra: str = "train"):
+        super().__init__(f"{library} is not installed ({needed_by}): pip install 'postagger[{extra}]'")
+
+    def __reduce__(self):
+        return (PostaggerError, (self.message, self.path, self.line))
+
+
 class ModelError(PostaggerError):
     """A model directory that is missing, damaged or from an incompatible version."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from postagger.errors import PostaggerError
+from postagger.errors import MissingExtra, PostaggerError
 from postagger.jsonfile import read_json_object
 from postagger.vocab import PAD_ID, Index, Vocabulary
 
@@ -55,9 +55,18 @@ def read_vectors(path: str | Path, wanted: set[str], extra: int = 0) -> VectorTa
     return _read_text(path, wanted, extra)
 
 
+def import_fasttext():
+    """The fasttext module, or a clear error naming the extra that brings it."""
+    try:
+        import fasttext
+    except ImportError:
+        raise MissingExtra("fastText", "fastText .bin vectors and `vectors train` need it") from None
+    return fasttext
+
+
 def load_fasttext(path: str | Path):
     """A fastText model from a .bin file, with a clear error for anything else."""
-    import fasttext
+    fasttext = import_fasttext()
 
     try:
         return fasttext.load_model(str(path))
@@ -344,7 +353,7 @@ def train_vectors(
     threads: int = 0,
 ) -> dict:
     """Train skipgram fastText vectors on raw text and write a .bin model atomically."""
-    import fasttext
+    fasttext = import_fasttext()
 
     text, output = Path(text), Path(output)
     if not text.is_file():

@@ -253,6 +253,46 @@ def test_console_script_in_a_pipeline(rules_model):
     assert version.stdout.startswith("postagger ")
 
 
+WITHOUT_TRAIN_EXTRA = (
+    "import sys\n"
+    "for name in ('tensorflow', 'keras', 'fasttext'):\n"
+    "    sys.modules[name] = None  # import fails, as in a tag-only install\n"
+    "from postagger.cli import main\n"
+    "sys.argv = ['postagger', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args, library",
+    [
+        (["train", str(TRAIN), "--dev", str(DEV), "-o", "{tmp}/m"], "TensorFlow"),
+        (["tag", str(TEST), "--engine", "keras", "--model", "{model}", "-o", "{tmp}/out.conllu"], "TensorFlow"),
+        (["vectors", "train", str(TRAIN), "-o", "{tmp}/v.bin"], "fastText"),
+    ],
+)
+def test_a_tag_only_install_names_the_extra_a_command_needs(args, library, tmp_path, tiny_model):
+    """Without TensorFlow and fastText (`pip install postagger`), tagging works and a
+    command that needs them is one line naming the install command, exit 2, no output."""
+    args = [a.format(tmp=tmp_path, model=tiny_model) for a in args]
+    proc = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TRAIN_EXTRA, *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'postagger[train]'" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert library in proc.stderr and proc.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_a_tag_only_install_tags(tiny_model, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TRAIN_EXTRA, "tag", "--model", str(tiny_model),
+         "--input-format", "tokens", "--output-format", "inline"],
+        input="The cat sat .\n", capture_output=True, text=True, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert len(proc.stdout.split()) == 4 and all("/" in word for word in proc.stdout.split())
+
+
 def test_shell_completion_completes_commands_and_options():
     """Typer's completion (`postagger --install-completion`): the shell asks the program."""
     exe = os.path.join(os.path.dirname(sys.executable), "postagger")
