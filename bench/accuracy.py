@@ -95,7 +95,7 @@ def postagger(name: str, files: dict, work: Path, args: argparse.Namespace) -> t
         command += ["--vectors", args.vectors]
     train_seconds = run(command)
     out = work / f"tagged-{name}.conllu"
-    tag_seconds = run([EXE, "tag", str(files["test"]), "--model", str(model), "-o", str(out)])
+    tag_seconds = run([EXE, "tag", str(files["test"]), "--model", str(model), "-o", str(out), "--jobs", "1"])
     return train_seconds, tag_seconds, [s.tags("upos") for s in read_treebank([out])]
 
 

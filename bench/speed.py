@@ -151,7 +151,7 @@ def main() -> None:
         cold = median_of(args.runs, [EXE, "tag", "--input-format", "tokens", *model], b"This is a test .\n")
         cold_text = median_of(args.runs, [EXE, "tag", *model], b"This is a test.\n")
         help_ = median_of(args.runs, [EXE, "--help"])
-        once = median_of(args.runs, [EXE, "tag", str(test), *model, "-o", str(out)])
+        once = median_of(args.runs, [EXE, "tag", str(test), *model, "-o", str(out), "--jobs", "1"])
         inputs = ((INPUT_LABELS["gold"], big), (INPUT_LABELS["raw"], big_text))
         for jobs in args.jobs.split(","):
             for label, path in inputs:
@@ -160,7 +160,7 @@ def main() -> None:
                 rows.append((f"postagger, {label}, --jobs {jobs}", seconds, words / seconds, rss))
         if args.baseline_model:
             baseline_rows(args, rows, big, out, words)
-        command = [EXE, "tag", str(big), *model, "-o", str(out), "--engine", "numpy"]
+        command = [EXE, "tag", str(big), *model, "-o", str(out), "--engine", "numpy", "--jobs", "1"]
         seconds, rss = median_of(args.runs, command)
         rows.append(("postagger, CoNLL-U → CoNLL-U, --engine numpy, --jobs 1", seconds, words / seconds, rss))
         train = ewt / "en_ewt-ud-train.conllu"

@@ -24,6 +24,16 @@ from postagger.errors import PostaggerError
 WORKER_DIED = "a worker process died (killed, or out of memory?); try fewer --jobs"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says), at most 8:
+    `tag --jobs 0`, the default, starts this many workers for inputs of several blocks."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
 def limit_threads() -> None:
     """One BLAS and OpenMP thread per process: the NumPy and ONNX engines' products are
     small, one thread is nearly as fast alone and far faster when other processes share the

@@ -204,3 +204,24 @@ def json_words(line: str) -> str:
     import json
 
     return "".join(json.loads(line)["words"])
+
+
+def test_the_default_uses_the_cores_for_inputs_of_several_blocks(tiny_model, inputs, monkeypatch):
+    """No --jobs: one worker per usable core once the input has a second block; one block,
+    or --jobs 1, stays in this process."""
+    from postagger import pipeline, workers
+
+    started = []
+
+    def recorded(model, engine, jobs, work, tasks):
+        started.append(jobs)
+        return iter(())  # nothing tagged: only the choice matters here
+
+    monkeypatch.setattr(workers, "usable_cores", lambda: 3)
+    monkeypatch.setattr(pipeline, "ordered_map", recorded)
+    tag(tiny_model, str(inputs / "in.tok"), "--input-format", "tokens")  # one block
+    monkeypatch.setattr(conllu_io, "BLOCK_UNITS", 7)
+    tag(tiny_model, str(inputs / "in.tok"), "--input-format", "tokens", "--jobs", "1")
+    assert started == []
+    tag(tiny_model, str(inputs / "in.tok"), "--input-format", "tokens")
+    assert started == [3]

@@ -39,8 +39,13 @@ def tag_cli(
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
     engine: Annotated[Literal[ENGINES], typer.Option(help=_ENGINE_HELP)] = "auto",
     jobs: Annotated[
-        int, typer.Option(min=1, help="Worker processes for big inputs (one per core is best).")
-    ] = 1,
+        int,
+        typer.Option(
+            min=0,
+            help="Worker processes for inputs of more than one block (2,048 sentences); smaller "
+            "inputs are tagged in this process. 0: one per core (at most 8); 1: no workers.",
+        ),
+    ] = 0,
     with_confidence: Annotated[
         bool,
         typer.Option(help="Add each chosen tag's probability (MISC UPOSProb=, a tsv column, jsonl probs)."),
@@ -51,9 +56,10 @@ def tag_cli(
     joint_decoding: JointOption = True,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
-    from postagger.workers import limit_threads
+    from postagger.workers import limit_threads, usable_cores
 
     limit_threads()  # before NumPy is imported
+    jobs = jobs or usable_cores()
     from postagger.formats import guess_input_format
     from postagger.modeldir import load_model_info
     from postagger.pipeline import Job
