@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -240,8 +242,9 @@ def read_blocks(
     name = display_name(path)
     stream = open_binary(path)
     first, chars = 1, 0
+    groups = _live_line_groups if stream is sys.stdin.buffer and is_live(stream) else _line_groups
     try:
-        for lines in _line_groups(stream, units or BLOCK_UNITS, per_line, max_lines or sys.maxsize):
+        for lines in groups(stream, units or BLOCK_UNITS, per_line, max_lines or sys.maxsize):
             block = Block(b"".join(lines), name, first, chars)
             yield block
             first += len(lines)
@@ -270,6 +273,50 @@ def _line_groups(stream: BinaryIO, units: int, per_line: bool, longest: int) -> 
         if ends >= units and since_blank == 0 or since_blank >= longest:
             yield lines
             lines, ends, since_blank = [], 0, 0
+    if lines:
+        yield lines
+
+
+def is_live(stream: BinaryIO) -> bool:
+    """Whether a stream is a pipe or a terminal (data may come a line at a time, as from
+    `tail -f`), as opposed to a regular file; False where `select` cannot wait on it."""
+    if sys.platform == "win32":
+        return False
+    try:
+        return not stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):  # no descriptor (a test's stdin)
+        return False
+
+
+def _live_line_groups(stream: BinaryIO, units: int, per_line: bool, longest: int) -> Iterator[list[bytes]]:
+    """`_line_groups` for a pipe or a terminal: a block also ends, at the end of a line
+    (`per_line`) or of a paragraph (a blank line), whenever no more input is waiting, so
+    that what has come is tagged at once; a large input that is always waiting still
+    comes in whole blocks. Reads the descriptor itself (the buffered reader would wait to
+    fill its buffer)."""
+    import select
+
+    fd = stream.fileno()
+    lines: list[bytes] = []
+    pending = b""
+    ends = since_blank = 0
+    while chunk := os.read(fd, 1 << 16):
+        *complete, pending = (pending + chunk).split(b"\n")
+        for raw in complete:
+            raw += b"\n"
+            lines.append(raw)
+            since_blank += 1
+            if raw.isspace():
+                ends += 1
+                since_blank = 0
+            if len(lines) >= units if per_line else ends >= units and since_blank == 0 or since_blank >= longest:
+                yield lines
+                lines, ends, since_blank = [], 0, 0
+        if lines and (per_line or since_blank == 0) and not select.select([fd], [], [], 0)[0]:
+            yield lines
+            lines, ends, since_blank = [], 0, 0
+    if pending:
+        lines.append(pending)
     if lines:
         yield lines
 

@@ -107,5 +107,6 @@ def tag_files(
                     stream.write(piece)
             else:
                 stream.write(result.pieces[0])
+            stream.flush()  # a block at a time: a live pipe's reader sees each line as it is tagged
             if advance is not None:
                 advance(result.items)

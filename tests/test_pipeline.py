@@ -225,3 +225,34 @@ def test_the_default_uses_the_cores_for_inputs_of_several_blocks(tiny_model, inp
     assert started == []
     tag(tiny_model, str(inputs / "in.tok"), "--input-format", "tokens")
     assert started == [3]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "fmt, first, second",
+    [("tokens", b"The cat sat .\n", b"Dogs bark .\n"), ("text", b"The cat sat.\n\n", b"Dogs bark.\n\n")],
+)
+def test_a_live_pipe_is_tagged_line_by_line(rules_model, fmt, first, second):
+    """`tail -f log | postagger tag`: each line (tokens) or paragraph (text) comes out as
+    soon as it is complete, while stdin stays open (and without workers)."""
+    import queue
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("postagger"))
+    args = [exe, "tag", "--model", str(rules_model), "--input-format", fmt, "--output-format", "inline"]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        for sent, words in ((first, 4), (second, 3)):
+            proc.stdin.write(sent)
+            proc.stdin.flush()
+            line = lines.get(timeout=60)  # never comes if the tagger waits for a full block
+            assert len(line.split()) == words and b"/" in line
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()

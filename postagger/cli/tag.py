@@ -43,7 +43,8 @@ def tag_cli(
         typer.Option(
             min=0,
             help="Worker processes for inputs of more than one block (2,048 sentences); smaller "
-            "inputs are tagged in this process. 0: one per core (at most 8); 1: no workers.",
+            "inputs are tagged in this process. 0: one per core (at most 8), but none for a pipe "
+            "or terminal on stdin, whose lines are tagged as they come; 1: no workers.",
         ),
     ] = 0,
     with_confidence: Annotated[
@@ -59,7 +60,10 @@ def tag_cli(
     from postagger.workers import limit_threads, usable_cores
 
     limit_threads()  # before NumPy is imported
-    jobs = jobs or usable_cores()
+    from postagger.conllu_io import is_live
+
+    if not jobs:  # a pipe or terminal on stdin is tagged as it comes: in this process
+        jobs = 1 if "-" in (inputs or ["-"]) and is_live(sys.stdin.buffer) else usable_cores()
     from postagger.formats import guess_input_format
     from postagger.modeldir import load_model_info
     from postagger.pipeline import Job
