@@ -309,7 +309,11 @@ def _live_line_groups(stream: BinaryIO, units: int, per_line: bool, longest: int
             if raw.isspace():
                 ends += 1
                 since_blank = 0
-            if len(lines) >= units if per_line else ends >= units and since_blank == 0 or since_blank >= longest:
+            if (
+                len(lines) >= units
+                if per_line
+                else ends >= units and since_blank == 0 or since_blank >= longest
+            ):
                 yield lines
                 lines, ends, since_blank = [], 0, 0
         if lines and (per_line or since_blank == 0) and not select.select([fd], [], [], 0)[0]:

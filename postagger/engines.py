@@ -19,7 +19,7 @@ outputs (decoding) does not change with the engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -92,13 +92,34 @@ class OnnxEngine:
 
 
 def onnx_available() -> bool:
-    """Whether onnxruntime and onnx can be imported."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether onnxruntime can be imported (found without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def can_build_graphs() -> bool:
+    """Whether the onnx package, which builds graphs for directories without them, is there."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnx") is not None
+
+
+def onnx_graph(path: Path, recorded: str | None, build: Callable[[], bytes]) -> bytes:
+    """The model directory's graph file (checked: `onnx_files.read_graph`), else one built
+    in memory by `build` (needs the onnx package)."""
+    from postagger.onnx_files import read_graph
+
+    graph = read_graph(path, recorded)
+    if graph is not None:
+        return graph
+    if not can_build_graphs():
+        raise ModelError(
+            "no ONNX graph stored (a directory written before they were): pip install onnx to build "
+            "it, or use --engine numpy",
+            path.parent,
+        )
+    return build()
 
 
 def check_engine(engine: str) -> None:
@@ -108,7 +129,7 @@ def check_engine(engine: str) -> None:
         raise PostaggerError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     if engine == "onnx" and not onnx_available():
         raise PostaggerError(
-            "--engine onnx needs onnxruntime and onnx: pip install onnxruntime onnx (or use --engine numpy)"
+            "--engine onnx needs onnxruntime: pip install onnxruntime (or use --engine numpy)"
         )
 
 
@@ -119,12 +140,17 @@ def resolve_engine(engine: str, info: ModelInfo) -> str:
     check_engine(engine)
     if engine != "auto":
         return engine
-    return best_array_engine() if (info.path / WEIGHTS_FILE).is_file() else "keras"
+    return best_array_engine(info) if (info.path / WEIGHTS_FILE).is_file() else "keras"
 
 
-def best_array_engine() -> str:
-    """The fastest engine that runs from weight arrays here: onnx, or numpy without it."""
-    return "onnx" if onnx_available() else "numpy"
+def best_array_engine(info: ModelInfo | None = None) -> str:
+    """The fastest engine that runs from weight arrays here: onnx (when onnxruntime is
+    installed and the directory stores its graphs or the onnx package can build them), else
+    numpy."""
+    from postagger.onnx_files import GRAPH_FILE
+
+    stored = info is not None and (info.path / GRAPH_FILE).is_file()
+    return "onnx" if onnx_available() and (stored or can_build_graphs()) else "numpy"
 
 
 def load_tagger_network(info: ModelInfo, engine: str = "auto") -> TaggerNetwork:
@@ -137,9 +163,13 @@ def load_tagger_network(info: ModelInfo, engine: str = "auto") -> TaggerNetwork:
     return array_tagger_network(info, read_weight_arrays(npz), engine, npz)
 
 
-def array_tagger_network(info: ModelInfo, arrays: dict, engine: str, source: Path) -> TaggerNetwork:
+def array_tagger_network(
+    info: ModelInfo, arrays: dict, engine: str, source: Path, stored_graph: bool = True
+) -> TaggerNetwork:
     """The network of weight arrays (as weights.npz holds them, read from `source`) run by
-    the "numpy" or "onnx" engine; weights that do not fit the model are a `ModelError`."""
+    the "numpy" or "onnx" engine; weights that do not fit the model are a `ModelError`.
+    The onnx engine runs the directory's tagger.onnx when it has one, unless `stored_graph`
+    is False (arrays that are not the directory's own: training builds their graph)."""
     from postagger.numpy_network import NumpySentenceNetwork, NumpyWordEncoder, head_names, sizes_problem
 
     vocab = info.vocab
@@ -151,9 +181,16 @@ def array_tagger_network(info: ModelInfo, arrays: dict, engine: str, source: Pat
             raise ModelError(problem, source)
         words = NumpyWordEncoder(arrays)
         if engine == "onnx":
+            from postagger.onnx_files import GRAPH_FILE
             from postagger.onnx_graph import build_graph
 
-            sentences = OnnxEngine(build_graph(arrays, info.config.lstm_layers, head_names(arrays)))
+            layers, heads = info.config.lstm_layers, head_names(arrays)
+
+            def build() -> bytes:
+                return build_graph(arrays, layers, heads)
+
+            graph = onnx_graph(info.path / GRAPH_FILE, info.graph_sha256, build) if stored_graph else build()
+            sentences = OnnxEngine(graph)
         else:
             sentences = NumpySentenceNetwork(info.config, arrays)
     except (KeyError, ValueError, IndexError) as err:
@@ -218,9 +255,15 @@ def load_segmenter_network(info: ModelInfo, engine: str = "auto") -> Engine | No
         return KerasEngine(model)
     try:
         if engine == "onnx":
+            from postagger.onnx_files import SEGMENTER_GRAPH_FILE
             from postagger.onnx_graph import build_segmenter_graph
 
-            return OnnxEngine(build_segmenter_graph(arrays, config.dilations))
+            graph = onnx_graph(
+                info.path / SEGMENTER_GRAPH_FILE,
+                info.segmenter.graph_sha256,
+                lambda: build_segmenter_graph(arrays, config.dilations),
+            )
+            return OnnxEngine(graph)
         from postagger.numpy_network import NumpySegmenter
 
         return NumpySegmenter(config.dilations, arrays)

@@ -12,6 +12,10 @@
     segmenter.json   the raw-text segmenter's settings, characters, sentence threshold and
     segmenter.npz    dev scores, and its weights (optional: without them raw text is split
                      by the rules of tokenizer.json, as in directories written before)
+    tagger.onnx      the ONNX graphs of the sentence stage and of the segmenter, built from
+    segmenter.onnx   the weights when the model is saved, their SHA-256 in config.json and
+                     segmenter.json (optional: without them the graphs are built when the
+                     model is loaded, which needs the onnx package; `postagger.onnx_files`)
 
 Directories written before weights.npz became the only weights file hold `model.keras`
 (Keras's weights file) instead or as well; the Keras engine still reads it when there is no
@@ -21,6 +25,7 @@ weights.npz. Loading never deserialises code: the network is rebuilt from config
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -30,6 +35,7 @@ from postagger.atomic import atomic_directory
 from postagger.config import ModelConfig, SegmenterConfig
 from postagger.errors import ModelError, PostaggerError
 from postagger.jsonfile import read_json_object
+from postagger.onnx_files import GRAPH_FILE, SEGMENTER_GRAPH_FILE, sha256
 from postagger.text import TokenizerRules
 from postagger.vocab import Vocabulary
 
@@ -51,9 +57,10 @@ class SegmenterInfo:
     threshold: float  # a sentence ends where its probability passes this (chosen on dev)
     scores: dict = field(default_factory=dict)  # dev scores
     provenance: dict = field(default_factory=dict)
+    graph_sha256: str | None = None  # of segmenter.onnx, when the directory has it
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "format": SEGMENTER_FORMAT,
             "config": self.config.to_json(),
             "chars": self.chars,
@@ -61,6 +68,9 @@ class SegmenterInfo:
             "scores": self.scores,
             "provenance": self.provenance,
         }
+        if self.graph_sha256 is not None:
+            data["onnx_sha256"] = self.graph_sha256
+        return data
 
     @classmethod
     def from_json(cls, data: dict, path: Path) -> SegmenterInfo:
@@ -69,8 +79,14 @@ class SegmenterInfo:
         try:
             chars, threshold = [str(c) for c in data["chars"]], float(data["threshold"])
             config = SegmenterConfig.from_json(data["config"], path)
+            graph = data.get("onnx_sha256")
             return cls(
-                config, chars, threshold, dict(data.get("scores", {})), dict(data.get("provenance", {}))
+                config,
+                chars,
+                threshold,
+                dict(data.get("scores", {})),
+                dict(data.get("provenance", {})),
+                None if graph is None else str(graph),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ModelError(f"damaged ({type(err).__name__}: {err})", path) from None
@@ -95,6 +111,7 @@ class ModelInfo:
     metrics: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     segmenter: SegmenterInfo | None = None  # None: raw text is split by the rules
+    graph_sha256: str | None = None  # of tagger.onnx, when the directory has it
 
     @property
     def weights_path(self) -> Path:
@@ -159,7 +176,17 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
     segmenter = None
     if (path / SEGMENTER_FILE).is_file():
         segmenter = SegmenterInfo.from_json(_read_json(path / SEGMENTER_FILE), path / SEGMENTER_FILE)
-    return ModelInfo(path, config, vocab, rules, metrics, meta.get("provenance", {}), segmenter)
+    graph = meta.get("onnx_sha256")
+    return ModelInfo(
+        path,
+        config,
+        vocab,
+        rules,
+        metrics,
+        meta.get("provenance", {}),
+        segmenter,
+        None if graph is None else str(graph),
+    )
 
 
 def _check_files(path: Path) -> None:
@@ -176,7 +203,8 @@ def _check_files(path: Path) -> None:
     if missing:
         raise ModelError(f"not a complete model directory (missing {', '.join(missing)})", path)
     root = path.resolve()
-    for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE, SEGMENTER_FILE, SEGMENTER_WEIGHTS_FILE):
+    names = (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE, SEGMENTER_FILE, SEGMENTER_WEIGHTS_FILE, GRAPH_FILE)
+    for name in (*names, SEGMENTER_GRAPH_FILE):
         if (path / name).exists() and not (path / name).resolve().is_relative_to(root):
             raise ModelError("points outside the model directory (a link?); refusing to read it", path / name)
 
@@ -195,6 +223,7 @@ def save_model_dir(
     `weights` are the network's arrays by "<layer>/<index>" (`postagger.model.weight_arrays`)."""
     from postagger import __version__
 
+    stored = stored_weights(weights)
     with atomic_directory(path) as tmp:
         meta = {
             "format": MODEL_FORMAT,
@@ -202,11 +231,15 @@ def save_model_dir(
             "config": config.to_json(),
             "provenance": provenance,
         }
+        graph = _tagger_graph(as_loaded(stored), config)
+        if graph is not None:
+            (tmp / GRAPH_FILE).write_bytes(graph)
+            meta["onnx_sha256"] = sha256(graph)
         (tmp / "config.json").write_text(_dump(meta), encoding="utf-8")
         (tmp / "vocab.json").write_text(_dump(vocab.to_json()), encoding="utf-8")
         (tmp / "tokenizer.json").write_text(_dump(rules.to_json()), encoding="utf-8")
         (tmp / "metrics.json").write_text(_dump(metrics), encoding="utf-8")
-        _write_arrays(tmp / WEIGHTS_FILE, stored_weights(weights))
+        _write_arrays(tmp / WEIGHTS_FILE, stored)
         if segmenter is not None:
             _write_segmenter(tmp, segmenter)
 
@@ -219,15 +252,45 @@ def save_segmenter(path: str | Path, segmenter: TrainedSegmenter) -> None:
     path = Path(path)
     load_model_info(path)  # a complete model directory to add to
     with atomic_directory(path) as tmp:
-        for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE):
+        for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE, GRAPH_FILE):
             if (path / name).is_file():
                 shutil.copy2(path / name, tmp / name)
         _write_segmenter(tmp, segmenter)
 
 
 def _write_segmenter(folder: Path, segmenter: TrainedSegmenter) -> None:
-    (folder / SEGMENTER_FILE).write_text(_dump(segmenter.info.to_json()), encoding="utf-8")
+    info = segmenter.info
+    graph = _segmenter_graph(segmenter.weights, info.config)
+    if graph is not None:
+        (folder / SEGMENTER_GRAPH_FILE).write_bytes(graph)
+    info = dataclasses.replace(info, graph_sha256=None if graph is None else sha256(graph))
+    (folder / SEGMENTER_FILE).write_text(_dump(info.to_json()), encoding="utf-8")
     _write_arrays(folder / SEGMENTER_WEIGHTS_FILE, segmenter.weights)
+
+
+def _tagger_graph(arrays: dict, config: ModelConfig) -> bytes | None:
+    """The ONNX graph of the sentence stage (tagger.onnx), or None without the onnx package."""
+    if not _can_build_graphs():
+        return None
+    from postagger.numpy_network import head_names
+    from postagger.onnx_graph import build_graph
+
+    return build_graph(arrays, config.lstm_layers, head_names(arrays))
+
+
+def _segmenter_graph(arrays: dict, config: SegmenterConfig) -> bytes | None:
+    """The segmenter's ONNX graph (segmenter.onnx), or None without the onnx package."""
+    if not _can_build_graphs():
+        return None
+    from postagger.onnx_graph import build_segmenter_graph
+
+    return build_segmenter_graph(arrays, config.dilations)
+
+
+def _can_build_graphs() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnx") is not None
 
 
 def _dump(data) -> str:

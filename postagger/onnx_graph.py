@@ -3,9 +3,11 @@ ONNX Runtime (`postagger.engines.OnnxEngine`): its LSTM kernel does a whole time
 (recurrent product, gates, state update) in compiled code, where the NumPy engine makes
 about a dozen NumPy calls per step.
 
-The graph is built in memory from the same `weights.npz` arrays when a model is loaded (a
-few milliseconds); nothing else is stored. The word stage before it stays in NumPy
-(`postagger.numpy_network.NumpyWordEncoder`).
+The graph is built from the same `weights.npz` arrays when a model is saved and stored
+beside them (`tagger.onnx`, checked when read: `postagger.onnx_files`), so that tagging
+needs ONNX Runtime but not the onnx package; for a directory without it, it is built in
+memory when the model is loaded (a few milliseconds, and the import of onnx). The word stage
+before it stays in NumPy (`postagger.numpy_network.NumpyWordEncoder`).
 
 Keras and ONNX lay an LSTM out differently: Keras's kernel is (input, 4 × units) with the
 gates in the order input, forget, cell, output; ONNX's W is (directions, 4 × units, input)

@@ -425,7 +425,9 @@ class Trainer:
         from postagger.modeldir import as_loaded, stored_weights
 
         arrays = as_loaded(stored_weights(weight_arrays(self.export)))  # as the saved model has them
-        network = array_tagger_network(self.info, arrays, best_array_engine(), self.output)
+        network = array_tagger_network(
+            self.info, arrays, best_array_engine(), self.output, stored_graph=False
+        )
         metrics = {
             "complete": True,
             "best_epoch": self.best["epoch"],

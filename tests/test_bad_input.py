@@ -141,6 +141,10 @@ CASES = {
     "tag-segmenter-truncated": Case(["tag", "{dir}/in.txt", "--model", "{segmenter_truncated}"], {"in.txt": b("Some text.\n")}, 3, "segmenter.npz: damaged"),
     "tag-segmenter-missing": Case(["tag", "{dir}/in.txt", "--model", "{segmenter_missing}"], {"in.txt": b("Some text.\n")}, 3, "missing segmenter.npz"),
     "tag-model-future": Case(["tag", "{in}", "--model", "{future}"], {"in": b(GOOD)}, 3, "newer postagger"),
+    "tag-graph-swapped": Case(["tag", "{in}", "--model", "{graph_swapped}"], {"in": b(GOOD)}, 3, "tagger.onnx: does not belong to the weights"),
+    "tag-graph-external-data": Case(["tag", "{in}", "--model", "{graph_external}"], {"in": b(GOOD)}, 3, "tagger.onnx: refused: a tensor stored outside the file"),
+    "tag-graph-custom-operator": Case(["tag", "{in}", "--model", "{graph_custom}"], {"in": b(GOOD)}, 3, "tagger.onnx: refused: operators of the domain 'com.example'"),
+    "tag-segmenter-graph-swapped": Case(["tag", "{dir}/in.txt", "--model", "{segmenter_graph_swapped}"], {"in.txt": b("Some text.\n")}, 3, "segmenter.onnx: does not belong"),
     "info-not-a-model": Case(["info", "{dir}"], {}, 3, "not a complete model directory"),
     # vectors and vocabularies
     "vectors-wrong-dimension": Case(["vectors", "check", "{dir}/v.vec", "--vocab", "{vocab}"],
@@ -167,11 +171,47 @@ def broken_models(tiny_model, tmp_path_factory):
     meta = json.loads((made["future"] / "config.json").read_text())
     meta["format"] = 2
     (made["future"] / "config.json").write_text(json.dumps(meta))
+    made.update(stranger_graphs(tiny_model, root))
     small = root / "small.json"
     assert runner.invoke(app, ["vocab", str(write(root / "s.conllu", GOOD)), "-o", str(small)]).exit_code == 0
     made["small"] = small
     assert runner.invoke(app, ["vocab", str(TRAIN), "-o", str(root / "vocab.json")]).exit_code == 0
     made["vocab"] = root / "vocab.json"
+    return made
+
+
+def stranger_graphs(tiny_model, root) -> dict:
+    """Model directories whose ONNX graphs were swapped or made by a stranger: one graph
+    swapped for another (the hash recorded no longer fits), and graphs whose recorded hash
+    fits but that read a tensor from /etc/passwd (external data) or use a custom operator."""
+    import hashlib
+
+    import onnx
+    from onnx.external_data_helper import set_external_data
+
+    made = {}
+    for name in ("graph_swapped", "segmenter_graph_swapped", "graph_external", "graph_custom"):
+        made[name] = root / name
+        shutil.copytree(tiny_model, made[name])
+    tagger, segmenter = (
+        (tiny_model / "tagger.onnx").read_bytes(),
+        (tiny_model / "segmenter.onnx").read_bytes(),
+    )
+    (made["graph_swapped"] / "tagger.onnx").write_bytes(segmenter)
+    (made["segmenter_graph_swapped"] / "segmenter.onnx").write_bytes(tagger)
+    external = onnx.load_from_string(tagger)
+    tensor = external.graph.initializer[0]
+    set_external_data(tensor, location="/etc/passwd", offset=0, length=len(tensor.raw_data))
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    tensor.ClearField("raw_data")
+    custom = onnx.load_from_string(tagger)
+    custom.graph.node[0].domain = "com.example"
+    for name, model in (("graph_external", external), ("graph_custom", custom)):
+        graph = model.SerializeToString()
+        (made[name] / "tagger.onnx").write_bytes(graph)
+        meta = json.loads((made[name] / "config.json").read_text())
+        meta["onnx_sha256"] = hashlib.sha256(graph).hexdigest()
+        (made[name] / "config.json").write_text(json.dumps(meta))
     return made
 
 

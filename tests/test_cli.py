@@ -267,7 +267,10 @@ WITHOUT_TRAIN_EXTRA = (
     "args, library",
     [
         (["train", str(TRAIN), "--dev", str(DEV), "-o", "{tmp}/m"], "TensorFlow"),
-        (["tag", str(TEST), "--engine", "keras", "--model", "{model}", "-o", "{tmp}/out.conllu"], "TensorFlow"),
+        (
+            ["tag", str(TEST), "--engine", "keras", "--model", "{model}", "-o", "{tmp}/out.conllu"],
+            "TensorFlow",
+        ),
         (["vectors", "train", str(TRAIN), "-o", "{tmp}/v.bin"], "fastText"),
     ],
 )

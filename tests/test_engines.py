@@ -184,9 +184,62 @@ def test_onnx_engine_without_onnxruntime(networks, monkeypatch):
 
     info, _ = networks
     monkeypatch.setattr(engines, "onnx_available", lambda: False)
-    with pytest.raises(PostaggerError, match="pip install onnxruntime onnx"):
+    with pytest.raises(PostaggerError, match="pip install onnxruntime"):
         load_tagger_network(info, "onnx")
     assert load_tagger_network(info, "auto").engine == "numpy"
+
+
+def test_the_stored_graphs_run_without_the_onnx_package(tiny_model, tmp_path):
+    """A saved model carries tagger.onnx and segmenter.onnx (their SHA-256 recorded): with
+    the onnx package unimportable, ONNX Runtime runs them and gives the NumPy engine's tags;
+    `import onnx` never happens."""
+    import hashlib
+    import json
+
+    meta = json.loads((tiny_model / "config.json").read_text())
+    graph = (tiny_model / "tagger.onnx").read_bytes()
+    assert meta["onnx_sha256"] == hashlib.sha256(graph).hexdigest()
+    segmenter = json.loads((tiny_model / "segmenter.json").read_text())
+    assert (
+        segmenter["onnx_sha256"] == hashlib.sha256((tiny_model / "segmenter.onnx").read_bytes()).hexdigest()
+    )
+    code = (
+        "import sys, json\n"
+        "sys.modules['onnx'] = None\n"
+        "from postagger import Tagger\n"
+        f"text = open({str(TEST)!r}, encoding='utf-8').read()\n"
+        "out = {}\n"
+        "for engine in ('onnx', 'numpy'):\n"
+        f"    tagger = Tagger.load({str(tiny_model)!r}, engine)\n"
+        "    out[engine] = [[s.words, s.tags['upos']] for s in tagger.tag_text('The cat sat. It slept.')]\n"
+        "assert tagger is not None and 'onnx' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+        "print(json.dumps(out))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = json.loads(result.stdout)
+    assert out["onnx"] == out["numpy"] and out["onnx"]
+
+
+def test_directories_without_stored_graphs_still_load(tiny_model, tmp_path):
+    """Written before graphs were stored: the graphs are built in memory, as before."""
+    import json
+    import shutil
+
+    from postagger import Tagger
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_model, old)
+    for name, key_file in (("tagger.onnx", "config.json"), ("segmenter.onnx", "segmenter.json")):
+        (old / name).unlink()
+        data = json.loads((old / key_file).read_text())
+        del data["onnx_sha256"]
+        (old / key_file).write_text(json.dumps(data))
+    forms = [s.forms for s in read_treebank([TEST])]
+    got = Tagger.load(old, "onnx").tag_sentences(forms)
+    assert [t.tags for t in got] == [t.tags for t in Tagger.load(tiny_model, "onnx").tag_sentences(forms)]
+    assert Tagger.load(old, "onnx").tag_text("It works.") == Tagger.load(tiny_model, "onnx").tag_text(
+        "It works."
+    )
 
 
 def test_the_padding_tag_is_never_chosen(tiny_model, tmp_path):

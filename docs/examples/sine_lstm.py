@@ -20,7 +20,9 @@ WINDOW = 10  # past values per example
 STEP = 0.1  # radians between two samples: a period is about 63 samples
 
 
-def sine_windows(samples: int = 2000, window: int = WINDOW, step: float = STEP) -> tuple[np.ndarray, np.ndarray]:
+def sine_windows(
+    samples: int = 2000, window: int = WINDOW, step: float = STEP
+) -> tuple[np.ndarray, np.ndarray]:
     """(windows, next values) of a unit-amplitude sine: x of shape (n, window, 1), y (n, 1)."""
     wave = np.sin(np.arange(samples + window) * step).astype(np.float32)
     x = np.lib.stride_tricks.sliding_window_view(wave[:-1], window)[:samples]
