@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
@@ -74,18 +75,25 @@ def tag_files(
     engine: str,
     plan: list[tuple[str, Job]],
     jobs: int = 1,
-    advance: Callable[[int], None] | None = None,
+    advance: Callable[[int, int], None] | None = None,
 ) -> None:
     """Tag each (path, job) of `plan` in turn ('-' is stdin) with the `model` run by
     `engine`, writing to `stream`; new CoNLL-U sentences are numbered across all files.
-    `advance` is called with each block's item count (progress).
+    `advance` is called with each block's item count and size in bytes (progress).
 
     With `jobs` > 1 and more than one block of input, `jobs` worker processes load the
     network and tag; this process never does (it would only add to the start-up time)."""
     from postagger.engines import check_engine  # NumPy: only where this process tags
 
     check_engine(engine)  # an engine that cannot run here is refused before any work
-    blocks = ((block, job) for path, job in plan for block in read_input_blocks(path, job.in_fmt))
+    sizes: deque[int] = deque()  # of the blocks read and not yet written (results come in order)
+
+    def sized(path: str, job: Job):
+        for block in read_input_blocks(path, job.in_fmt):
+            sizes.append(len(block.data))
+            yield block, job
+
+    blocks = itertools.chain.from_iterable(sized(path, job) for path, job in plan)
     # one job: the network is loaded before any input is read (a model that cannot be used
     # is reported at once, even before stdin is typed)
     first = list(itertools.islice(blocks, 2)) if jobs > 1 else []
@@ -108,5 +116,6 @@ def tag_files(
             else:
                 stream.write(result.pieces[0])
             stream.flush()  # a block at a time: a live pipe's reader sees each line as it is tagged
+            size = sizes.popleft()
             if advance is not None:
-                advance(result.items)
+                advance(result.items, size)

@@ -407,3 +407,25 @@ def test_evaluate_columns_of_another_tools_output(tiny_model, tmp_path):
     assert scores["feats"] == pytest.approx((n - 1) / n)
     result = run("evaluate", TEST, "--model", tiny_model, "--columns", "xpos")
     assert_clean_error(result, 2, "cannot be scored on xpos")
+
+
+@pytest.mark.parametrize("sized", [True, False])
+def test_tagging_progress_shows_a_bar_when_the_input_size_is_known(sized):
+    """On a terminal: files (size known) get a bar with the share read and the time left;
+    stdin a spinner; both count sentences. Off a terminal: nothing."""
+    import io
+
+    from rich.console import Console
+
+    from postagger.cli.render import tagging_progress
+
+    for terminal in (True, False):
+        out = io.StringIO()
+        console = Console(file=out, force_terminal=terminal, width=100)
+        with tagging_progress(console, sized=sized) as progress:
+            task = progress.add_task("tag", total=1000 if sized else None, sentences=0)
+            progress.update(task, advance=250, sentences=2048)
+            progress.refresh()
+        shown = out.getvalue()
+        assert ("tagged 2,048 sentences" in shown) is terminal
+        assert ("25%" in shown) is (terminal and sized)

@@ -104,11 +104,16 @@ class TrainingProgress:
             )
 
 
-def tagging_progress(console: Console):
-    """A spinner with the count of sentences tagged (only on a terminal)."""
-    from rich.progress import SpinnerColumn, TextColumn
+def tagging_progress(console: Console, sized: bool):
+    """The sentences tagged (only on a terminal): with `sized` (the input's bytes are known:
+    files), a bar of the share read and the time left, else a spinner. Its task advances by
+    bytes and counts sentences in its "sentences" field."""
+    from rich.progress import BarColumn, SpinnerColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-    return _progress(console, SpinnerColumn(), TextColumn("tagged {task.completed:,} sentences"))
+    count = TextColumn("tagged {task.fields[sentences]:,} sentences")
+    if sized:
+        return _progress(console, BarColumn(), TaskProgressColumn(), count, TimeRemainingColumn())
+    return _progress(console, SpinnerColumn(), count)
 
 
 def _progress(console: Console, *columns):

@@ -94,6 +94,15 @@ def _tag_to(stream, info, engine: str, plan, jobs: int) -> None:
     from postagger.cli.render import tagging_progress
     from postagger.pipeline import tag_files
 
-    with tagging_progress(stderr_console()) as progress:
-        task = progress.add_task("tag", total=None)
-        tag_files(stream, info, engine, plan, jobs, advance=lambda n: progress.advance(task, n))
+    paths = [Path(path) for path, _ in plan]
+    total = None if any(str(p) == "-" for p in paths) else sum(p.stat().st_size for p in paths)
+    with tagging_progress(stderr_console(), sized=total is not None) as progress:
+        task = progress.add_task("tag", total=total, sentences=0)
+        sentences = 0
+
+        def advance(items: int, size: int) -> None:
+            nonlocal sentences
+            sentences += items
+            progress.update(task, advance=size, sentences=sentences)
+
+        tag_files(stream, info, engine, plan, jobs, advance=advance)
