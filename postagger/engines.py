@@ -160,7 +160,7 @@ def load_tagger_network(info: ModelInfo, engine: str = "auto") -> TaggerNetwork:
     if engine == "keras":
         return keras_tagger_network(load_keras_model(info), info)
     npz = info.path / WEIGHTS_FILE
-    return array_tagger_network(info, read_weight_arrays(npz), engine, npz)
+    return array_tagger_network(info, read_weight_arrays(npz, widen=False), engine, npz)
 
 
 def array_tagger_network(

@@ -327,13 +327,16 @@ def _write_arrays(path: Path, arrays: dict) -> None:
         np.savez(stream, **arrays)
 
 
-def read_weight_arrays(npz: Path) -> dict:
-    """The arrays of a weights.npz, read without unpickling."""
+def read_weight_arrays(npz: Path, widen: bool = True) -> dict:
+    """The arrays of a weights.npz, read without unpickling; float16 ones widened to float32
+    unless `widen` is False (the NumPy word stage widens the rows it gathers: the same values,
+    without converting a table of hundreds of thousands of rows at every start)."""
     import numpy as np
 
     try:
         with np.load(npz, allow_pickle=False) as data:
-            return as_loaded({name: data[name] for name in data.files})
+            arrays = {name: data[name] for name in data.files}
+            return as_loaded(arrays) if widen else arrays
     except FileNotFoundError:
         raise ModelError("missing: this model can only be used with --engine keras", npz) from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:

@@ -75,7 +75,9 @@ class NumpyWordEncoder:
     word alone (see `postagger.formtable.FormTable`)."""
 
     def __init__(self, weights: Mapping[str, np.ndarray]):
-        w = {k: v.astype(np.float32) for k, v in weights.items()}
+        """`weights` as weights.npz holds them; float16 tables (the frozen pretrained rows)
+        stay float16 and the rows gathered are widened, which gives the widened table's values."""
+        w = {k: v if v.dtype == np.float16 else np.asarray(v, np.float32) for k, v in weights.items()}
         self.word_embedding = w.get("word_embedding/0")
         self.pretrained_embedding = w.get("pretrained_embedding/0")  # dual embeddings only
         self.char_embedding = w.get("char_cnn/0", w.get("char_lstm/0"))
@@ -91,9 +93,9 @@ class NumpyWordEncoder:
         parts = []
         if self.pretrained_embedding is not None:
             trained = np.where(words >= len(self.word_embedding), UNK_ID, words)
-            parts.extend([self.word_embedding[trained], self.pretrained_embedding[words]])
+            parts.extend([self.word_embedding[trained], self.pretrained_embedding[words].astype(np.float32)])
         elif self.word_embedding is not None:
-            parts.append(self.word_embedding[words])
+            parts.append(self.word_embedding[words].astype(np.float32, copy=False))
         if self.char_embedding is not None:
             parts.append(self._char_cnn(chars) if self.char_lstm is None else self._char_bilstm(chars))
         return {"vectors": parts[0] if len(parts) == 1 else np.concatenate(parts, -1)}

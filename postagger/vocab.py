@@ -33,7 +33,7 @@ class Index:
     items: list[str]
 
     def __post_init__(self):
-        self.ids = {item: i for i, item in enumerate(self.items)}
+        self.ids = dict(zip(self.items, range(len(self.items))))
 
     def __len__(self) -> int:
         return len(self.items)
