@@ -1,0 +1,64 @@
+"""UPOS on words unseen in training, split by whether the model has a pretrained row for
+them (a word `--extend-vocab` added from the vectors) or nothing but its characters.
+
+    .venv/bin/python bench/unseen.py TRAIN GOLD NAME=MODEL_DIR [NAME=MODEL_DIR ...] [--split-by DIR]
+
+"Unseen" is what `postagger evaluate` calls unseen: the exact form never occurs in TRAIN.
+A word "has a row" when the model's vocabulary holds its form or its lower-cased form
+(`Vocabulary.word_id`); with --split-by, the rows of that model's vocabulary decide for
+every model, so that all are scored on the same words. Gold tokenization, the default
+(joint) decoding, the default engine. Prints a Markdown table for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from postagger import Tagger
+from postagger.conllu_io import read_treebank
+from postagger.vocab import UNK_ID
+
+
+def unseen_split(
+    train: Path, gold: Path, model: Path, split_by: Path | None = None
+) -> dict[str, tuple[int, int]]:
+    """(right, words) of the UPOS of unseen words: all of them, with a row, without one (in
+    the vocabulary of `split_by`, else the model's own)."""
+    seen = {form for sentence in read_treebank([train]) for form in sentence.forms}
+    sentences = list(read_treebank([gold]))
+    tagger = Tagger.load(model)
+    tagged = tagger.tag_sentences([s.forms for s in sentences])
+    vocab = Tagger.load(split_by).info.vocab if split_by else tagger.info.vocab
+    counts = {"unseen": [0, 0], "with a row": [0, 0], "without a row": [0, 0]}
+    for sentence, result in zip(sentences, tagged, strict=True):
+        for form, gold_tag, tag in zip(sentence.forms, sentence.tags("upos"), result.tags["upos"]):
+            if form in seen:
+                continue
+            row = "with a row" if vocab.word_id(form) != UNK_ID else "without a row"
+            for key in ("unseen", row):
+                counts[key][0] += gold_tag == tag
+                counts[key][1] += 1
+    return {key: (right, words) for key, (right, words) in counts.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("train", type=Path)
+    parser.add_argument("gold", type=Path)
+    parser.add_argument("models", nargs="+", help="NAME=MODEL_DIR")
+    parser.add_argument("--split-by", type=Path, help="the model whose vocabulary's rows split the words")
+    args = parser.parse_args()
+    rows = f"rows of {args.split_by}" if args.split_by else "each model's own rows"
+    print(f"UPOS on the words of `{args.gold.name}` unseen in `{args.train.name}` ({rows}):\n")
+    print("| model | unseen | with a pretrained row | without a row (characters only) |")
+    print("|---|---:|---:|---:|")
+    for spec in args.models:
+        name, _, folder = spec.partition("=")
+        split = unseen_split(args.train, args.gold, Path(folder), args.split_by)
+        cells = [f"{100 * r / n:.2f} ({n:,})" if n else "— (0)" for r, n in split.values()]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
