@@ -57,24 +57,17 @@ def tag_cli(
     joint_decoding: JointOption = True,
 ) -> None:
     """Tag files or stdin; data to stdout (or -o), messages to stderr."""
-    from postagger.workers import limit_threads, usable_cores
+    from postagger.workers import limit_threads
 
     limit_threads()  # before NumPy is imported
-    from postagger.conllu_io import is_live
-
-    if not jobs:  # a pipe or terminal on stdin is tagged as it comes: in this process
-        jobs = 1 if "-" in (inputs or ["-"]) and is_live(sys.stdin.buffer) else usable_cores()
     from postagger.formats import guess_input_format
     from postagger.modeldir import load_model_info
     from postagger.pipeline import Job
 
     inputs = inputs or ["-"]
-    for path in inputs:
-        if path != "-" and not Path(path).is_file():
-            raise PostaggerError("no such file" if not Path(path).exists() else "is not a file", path)
+    jobs = jobs or _default_jobs(inputs)
     top = max(top_k, 1 if with_confidence else 0)
-    if top and output_format is OutputFormat.inline:
-        raise PostaggerError("inline output has no room for confidences: use conllu, tsv or jsonl")
+    _check_request(inputs, top, output_format)
     info = load_model_info(model)
     plan = [
         (path, Job(input_format or guess_input_format(path), output_format, batch_size, top, joint_decoding))
@@ -88,6 +81,23 @@ def tag_cli(
 
         with atomic_output(output) as stream:
             _tag_to(stream, info, engine, plan, jobs)
+
+
+def _check_request(inputs: list[str], top: int, output_format: OutputFormat) -> None:
+    """Refuse missing inputs, and confidences where the output format has no room for them."""
+    for path in inputs:
+        if path != "-" and not Path(path).is_file():
+            raise PostaggerError("no such file" if not Path(path).exists() else "is not a file", path)
+    if top and output_format is OutputFormat.inline:
+        raise PostaggerError("inline output has no room for confidences: use conllu, tsv or jsonl")
+
+
+def _default_jobs(inputs: list[str]) -> int:
+    """One worker per core, but none for a pipe or terminal on stdin: tagged as it comes."""
+    from postagger.conllu_io import is_live
+    from postagger.workers import usable_cores
+
+    return 1 if "-" in inputs and is_live(sys.stdin.buffer) else usable_cores()
 
 
 def _tag_to(stream, info, engine: str, plan, jobs: int) -> None:
