@@ -176,8 +176,28 @@ def _check_options(config: ModelConfig, vectors, strategy: str) -> None:
     problem = config.vectors_problem(vectors is not None)
     if problem:
         raise PostaggerError(problem)
+    _check_strategy(strategy)
+
+
+def _check_strategy(strategy: str) -> None:
     if strategy not in STRATEGIES:
         raise PostaggerError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    if strategy == "multiworker" and _cluster_tasks() > 1:
+        raise PostaggerError(
+            "--strategy multiworker with several workers fails inside Keras 3's training step "
+            "(tensorflow/tensorflow#72388); train on one machine (--strategy mirrored for its GPUs)"
+        )
+
+
+def _cluster_tasks() -> int:
+    """How many tasks the TF_CONFIG environment variable's cluster has (1 without one)."""
+    import os
+
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
+        return sum(len(tasks) for tasks in cluster.values()) or 1
+    except (ValueError, AttributeError, TypeError):
+        raise PostaggerError("TF_CONFIG is not a JSON object with a cluster of task lists") from None
 
 
 def _vocabulary(vocab: Vocabulary | None, config: ModelConfig, bank: Treebank) -> Vocabulary:
@@ -238,6 +258,7 @@ def resume(
     settings; the result is the same as that of an uninterrupted run."""
     from postagger.modeldir import load_model_info
 
+    _check_strategy(strategy)
     output = Path(output)
     info = load_model_info(output)
     if info.metrics.get("complete"):

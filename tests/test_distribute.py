@@ -49,3 +49,23 @@ def test_multiworker_without_tf_config_is_one_local_worker(tmp_path):
     train_with("multiworker", tmp_path / "w")
     provenance = json.loads((tmp_path / "w" / "config.json").read_text())["provenance"]
     assert provenance["strategy"]["name"] == "multiworker"
+
+
+def test_multiworker_with_several_workers_is_refused_before_any_work(tmp_path, monkeypatch):
+    """Two workers fail inside Keras 3's training step (tensorflow/tensorflow#72388, seen
+    here with two processes on 127.0.0.1): refused with one line, before TensorFlow."""
+    from typer.testing import CliRunner
+
+    from postagger.cli import app
+
+    cluster = {
+        "cluster": {"worker": ["127.0.0.1:23451", "127.0.0.1:23452"]},
+        "task": {"type": "worker", "index": 0},
+    }
+    monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
+    args = ["train", str(TRAIN), "--dev", str(DEV), "-o", str(tmp_path / "m"), "--strategy", "multiworker"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "tensorflow/tensorflow#72388" in result.stderr
+    assert not (tmp_path / "m").exists()
+    monkeypatch.setenv("TF_CONFIG", "not json")
+    assert "TF_CONFIG is not a JSON object" in CliRunner().invoke(app, args).stderr
