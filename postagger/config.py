@@ -330,7 +330,7 @@ class SegmenterConfig:
     char_dim: int = 32
     category_dim: int = 8
     dropout: float = setting(0.1, "Segmenter dropout.", "segmenter", at_least=0, below=1)
-    epochs: int = setting(20, "Segmenter epochs (the best on dev is kept).", "segmenter", at_least=1)
+    epochs: int = setting(40, "Segmenter epochs (the best on dev is kept).", "segmenter", at_least=1)
     window: int = setting(256, "Characters per training row.", "segmenter", at_least=8)
     batch_size: int = 32
     learning_rate: float = setting(0.003, "Segmenter Adam learning rate.", "segmenter", above=0)
