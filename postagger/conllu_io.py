@@ -242,9 +242,15 @@ def read_blocks(
     name = display_name(path)
     stream = open_binary(path)
     first, chars = 1, 0
-    groups = _live_line_groups if stream is sys.stdin.buffer and is_live(stream) else _line_groups
+    units, longest = units or BLOCK_UNITS, max_lines or sys.maxsize
+    if stream is sys.stdin.buffer and is_live(stream):
+        groups = _line_groups(_live_lines(stream), units, per_line, longest)
+    elif per_line:  # whole slices: the common case of big files, without a loop per line
+        groups = iter(lambda: list(itertools.islice(stream, units)), [])
+    else:
+        groups = _line_groups(stream, units, per_line, longest)
     try:
-        for lines in groups(stream, units or BLOCK_UNITS, per_line, max_lines or sys.maxsize):
+        for lines in groups:
             block = Block(b"".join(lines), name, first, chars)
             yield block
             first += len(lines)
@@ -256,25 +262,33 @@ def read_blocks(
             stream.close()
 
 
-def _line_groups(stream: BinaryIO, units: int, per_line: bool, longest: int) -> Iterator[list[bytes]]:
-    """The lines of each block (see `read_blocks`)."""
-    if per_line:
-        while lines := list(itertools.islice(stream, units)):
-            yield lines
-        return
-    lines: list[bytes] = []
+def _line_groups(
+    lines: Iterable[bytes | None], units: int, per_line: bool, longest: int
+) -> Iterator[list[bytes]]:
+    """The lines of each block (see `read_blocks`). None among `lines` means that a live
+    stream has no more input waiting: the block then ends at once if it ends with a whole
+    line (`per_line`) or paragraph, so that what has come is tagged."""
+    group: list[bytes] = []
     ends = since_blank = 0
-    for raw in stream:
-        lines.append(raw)
-        since_blank += 1
-        if raw.isspace():  # ASCII white space only: a subset of the blank lines
-            ends += 1
-            since_blank = 0
-        if ends >= units and since_blank == 0 or since_blank >= longest:
-            yield lines
-            lines, ends, since_blank = [], 0, 0
-    if lines:
-        yield lines
+    for raw in lines:
+        if raw is None:
+            done = bool(group) and (per_line or since_blank == 0)
+        else:
+            group.append(raw)
+            since_blank += 1
+            if raw.isspace():  # ASCII white space only: a subset of the blank lines
+                ends += 1
+                since_blank = 0
+            done = (
+                len(group) >= units
+                if per_line
+                else ends >= units and since_blank == 0 or since_blank >= longest
+            )
+        if done:
+            yield group
+            group, ends, since_blank = [], 0, 0
+    if group:
+        yield group
 
 
 def is_live(stream: BinaryIO) -> bool:
@@ -288,41 +302,22 @@ def is_live(stream: BinaryIO) -> bool:
         return False
 
 
-def _live_line_groups(stream: BinaryIO, units: int, per_line: bool, longest: int) -> Iterator[list[bytes]]:
-    """`_line_groups` for a pipe or a terminal: a block also ends, at the end of a line
-    (`per_line`) or of a paragraph (a blank line), whenever no more input is waiting, so
-    that what has come is tagged at once; a large input that is always waiting still
-    comes in whole blocks. Reads the descriptor itself (the buffered reader would wait to
-    fill its buffer)."""
+def _live_lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    """The lines of a pipe or terminal as they come, and None whenever no more input is
+    waiting (`_line_groups` then ends its block). Reads the descriptor itself: the buffered
+    reader would wait to fill its buffer."""
     import select
 
     fd = stream.fileno()
-    lines: list[bytes] = []
     pending = b""
-    ends = since_blank = 0
     while chunk := os.read(fd, 1 << 16):
         *complete, pending = (pending + chunk).split(b"\n")
         for raw in complete:
-            raw += b"\n"
-            lines.append(raw)
-            since_blank += 1
-            if raw.isspace():
-                ends += 1
-                since_blank = 0
-            if (
-                len(lines) >= units
-                if per_line
-                else ends >= units and since_blank == 0 or since_blank >= longest
-            ):
-                yield lines
-                lines, ends, since_blank = [], 0, 0
-        if lines and (per_line or since_blank == 0) and not select.select([fd], [], [], 0)[0]:
-            yield lines
-            lines, ends, since_blank = [], 0, 0
+            yield raw + b"\n"
+        if not select.select([fd], [], [], 0)[0]:
+            yield None
     if pending:
-        lines.append(pending)
-    if lines:
-        yield lines
+        yield pending
 
 
 def read_conllu(path: str | Path) -> Iterator[Sentence]:

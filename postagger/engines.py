@@ -98,17 +98,10 @@ def onnx_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def can_build_graphs() -> bool:
-    """Whether the onnx package, which builds graphs for directories without them, is there."""
-    import importlib.util
-
-    return importlib.util.find_spec("onnx") is not None
-
-
 def onnx_graph(path: Path, recorded: str | None, build: Callable[[], bytes]) -> bytes:
     """The model directory's graph file (checked: `onnx_files.read_graph`), else one built
     in memory by `build` (needs the onnx package)."""
-    from postagger.onnx_files import read_graph
+    from postagger.onnx_files import can_build_graphs, read_graph
 
     graph = read_graph(path, recorded)
     if graph is not None:
@@ -147,7 +140,7 @@ def best_array_engine(info: ModelInfo | None = None) -> str:
     """The fastest engine that runs from weight arrays here: onnx (when onnxruntime is
     installed and the directory stores its graphs or the onnx package can build them), else
     numpy."""
-    from postagger.onnx_files import GRAPH_FILE
+    from postagger.onnx_files import GRAPH_FILE, can_build_graphs
 
     stored = info is not None and (info.path / GRAPH_FILE).is_file()
     return "onnx" if onnx_available() and (stored or can_build_graphs()) else "numpy"

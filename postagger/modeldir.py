@@ -35,7 +35,7 @@ from postagger.atomic import atomic_directory
 from postagger.config import ModelConfig, SegmenterConfig
 from postagger.errors import ModelError, PostaggerError
 from postagger.jsonfile import read_json_object
-from postagger.onnx_files import GRAPH_FILE, SEGMENTER_GRAPH_FILE, sha256
+from postagger.onnx_files import GRAPH_FILE, SEGMENTER_GRAPH_FILE, can_build_graphs, sha256
 from postagger.text import TokenizerRules
 from postagger.vocab import Vocabulary
 
@@ -270,7 +270,7 @@ def _write_segmenter(folder: Path, segmenter: TrainedSegmenter) -> None:
 
 def _tagger_graph(arrays: dict, config: ModelConfig) -> bytes | None:
     """The ONNX graph of the sentence stage (tagger.onnx), or None without the onnx package."""
-    if not _can_build_graphs():
+    if not can_build_graphs():
         return None
     from postagger.numpy_network import head_names
     from postagger.onnx_graph import build_graph
@@ -280,17 +280,11 @@ def _tagger_graph(arrays: dict, config: ModelConfig) -> bytes | None:
 
 def _segmenter_graph(arrays: dict, config: SegmenterConfig) -> bytes | None:
     """The segmenter's ONNX graph (segmenter.onnx), or None without the onnx package."""
-    if not _can_build_graphs():
+    if not can_build_graphs():
         return None
     from postagger.onnx_graph import build_segmenter_graph
 
     return build_segmenter_graph(arrays, config.dilations)
-
-
-def _can_build_graphs() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("onnx") is not None
 
 
 def _dump(data) -> str:

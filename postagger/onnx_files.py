@@ -35,6 +35,14 @@ _CHILDREN = {
 _STANDARD_DOMAINS = ("", "ai.onnx")
 
 
+def can_build_graphs() -> bool:
+    """Whether the onnx package, which builds graphs (at saving, and for directories without
+    them at loading), is there (found without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnx") is not None
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
