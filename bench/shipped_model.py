@@ -74,7 +74,7 @@ def main() -> None:
         one_sentence = Path(tmp) / "one.tok"
         one_sentence.write_text("This is a test .\n", encoding="utf-8")
         speed = {}
-        keras_engine = ["--engine", "keras"]  # every row: one process (--jobs 1), as before
+        keras_engine = ["--engine", "keras"]
         for label, cmd in (
             ("conllu → conllu, Keras engine", [EXE, "tag", str(test), "--model", args.model, *keras_engine]),
             ("one short sentence, Keras engine", [EXE, "tag", str(one_sentence), "--model", args.model,
@@ -86,7 +86,7 @@ def main() -> None:
             ("one short sentence", [EXE, "tag", str(one_sentence), "--model", args.model,
                                     "--input-format", "tokens"]),
         ):  # fmt: skip
-            cmd = [*cmd, "--jobs", "1"]
+            cmd = [*cmd, "--jobs", "1"]  # every row one process, as before --jobs 0 became the default
             times, peaks = [], []
             for _ in range(args.runs):
                 seconds, peak, _ = run(cmd, capture=False)
