@@ -5,8 +5,9 @@ line in. The work is one function, `tag_partition`, which any engine that hands 
 a partition of lines can call: PySpark's `mapPartitions`, Dask bags, Apache Beam's
 `ParDo` (a `DoFn` whose `setup` loads the tagger), or Python's `multiprocessing`.
 
-    # PySpark (pip install pyspark): input and output are Spark paths (local, HDFS, S3, ...)
-    python docs/examples/parallel_tagging.py spark corpus/ tagged/ [--model DIR]
+    # PySpark (pip install pyspark): input and output are Spark paths (local, HDFS, S3, ...);
+    # the master is spark-submit's (README: a cluster), or --master local[4] on one machine
+    python docs/examples/parallel_tagging.py spark corpus/ tagged/ [--model DIR] [--master URL]
 
     # no cluster: local worker processes, output in input order
     python docs/examples/parallel_tagging.py local corpus.txt tagged.txt [--processes 4] [--model DIR]
@@ -45,13 +46,20 @@ def run_local(source: str, target: str, model: str | None, processes: int, chunk
                 out.writelines(line + "\n" for line in tagged)
 
 
-def run_spark(source: str, target: str, model: str | None) -> None:
+def run_spark(source: str, target: str, model: str | None, master: str | None = None) -> None:
+    """Tag the lines of `source` into the text files of `target` (part-00000, ... in the
+    input's order). `model` is a path on the workers (the shipped model when None)."""
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.builder.appName("postagger").getOrCreate()
-    lines = spark.sparkContext.textFile(source)
-    lines.mapPartitions(lambda part: tag_partition(part, model)).saveAsTextFile(target)
-    spark.stop()
+    builder = SparkSession.builder.appName("postagger")
+    if master:
+        builder = builder.master(master)
+    spark = builder.getOrCreate()
+    try:
+        lines = spark.sparkContext.textFile(source)
+        lines.mapPartitions(lambda part: tag_partition(part, model)).saveAsTextFile(target)
+    finally:
+        spark.stop()
 
 
 def main() -> None:
@@ -60,11 +68,12 @@ def main() -> None:
     parser.add_argument("source")
     parser.add_argument("target")
     parser.add_argument("--model", help="model directory (default: the shipped English model)")
+    parser.add_argument("--master", help="Spark master URL, e.g. local[4] (default: spark-submit's)")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--chunk-lines", type=int, default=2000, help="lines per task (local)")
     args = parser.parse_args()
     if args.engine == "spark":
-        run_spark(args.source, args.target, args.model)
+        run_spark(args.source, args.target, args.model, args.master)
     else:
         run_local(args.source, args.target, args.model, args.processes, args.chunk_lines)
 
