@@ -10,6 +10,8 @@ import dataclasses
 import hashlib
 import json
 import platform
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from postagger.backend import load_tensorflow
-from postagger.config import STRATEGIES, ModelConfig, SegmenterConfig
+from postagger.config import ModelConfig, SegmenterConfig
 from postagger.conllu_io import ColumnGaps, Sentence, column_gaps, read_treebank
+from postagger.distributed import check_strategy, distribution_strategy, is_chief, several_workers
 from postagger.errors import EXIT_INTERRUPTED, PostaggerError
 from postagger.evaluate import accuracy_scores
 from postagger.modeldir import ModelInfo, TrainedSegmenter
@@ -118,7 +121,7 @@ def train(
 ) -> dict:
     """Train a tagger and write the best epoch's model directory to `output`.
 
-    `strategy` picks the tf.distribute strategy (see `distribution_strategy`). With
+    `strategy` picks the tf.distribute strategy (`postagger.distributed`). With
     `logdir`, TensorBoard gets the loss, dev accuracy and learning rate of every epoch and,
     at the end, the embedding projector files of the best model's word embedding.
 
@@ -126,39 +129,51 @@ def train(
     the pretrained vectors (see `postagger.vectors.align`); `config.word_dim` becomes their
     dimension and the coverage report goes to the "vectors_coverage" progress event and into
     the model's provenance. With `segmenter` settings, a raw-text segmenter is trained first
-    on the training files' text and saved with the model (on the default device, whatever
-    the strategy); None leaves raw text to the rules.
+    on the training files' text (on the default device; with several workers on the chief
+    only) and saved with the model; None leaves raw text to the rules.
 
     Returns the metrics written to metrics.json. Raises `TrainingInterrupted` on Ctrl-C,
     after the best model so far has been saved; `resume(output)` then continues the run.
     """
     _check_options(config, vectors, strategy)  # before any data is read
+    if several_workers(strategy):
+        distribution_strategy(strategy)  # a multi-worker strategy comes before any other TF work
+    chief = is_chief(strategy)  # what runs where: postagger.distributed
     notify = progress or (lambda event, data: None)
     train_bank = Treebank.read(train_paths, config.columns)
     train_bank.report_gaps(notify)
     dev_bank = Treebank.read(dev_paths, config.columns)
     config = config.with_batch_size_for(len(train_bank.sentences))
     vocab = _vocabulary(vocab, config, train_bank).with_combinations(train_bank.sentences)
-    provenance = {
+    provenance = _provenance(train_paths, train_bank, dev_bank, config.seed, command)
+    embeddings = char_weights = None
+    if vectors is not None:
+        started = _start_from_vectors(vectors, config, vocab, provenance, notify, pretrain=chief)
+        config, vocab, embeddings, char_weights = started
+    trained = _segmenter(segmenter if chief else None, train_bank, dev_bank, notify)
+    paths = {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)}
+    target = Path(output) if chief else Path(tempfile.mkdtemp(prefix="postagger-worker-"))  # removed
+    try:
+        trainer = Trainer(
+            output=target, info=ModelInfo(target, config, vocab, learn_rules(train_bank.sentences)),
+            train_bank=train_bank, dev_bank=dev_bank, data_paths=paths, provenance=provenance,
+            strategy=strategy, logdir=logdir if chief else None, progress=notify, embeddings=embeddings,
+            segmenter=trained, char_weights=char_weights,
+        )  # fmt: skip
+        return trainer.fit()
+    finally:
+        if not chief:
+            shutil.rmtree(target, ignore_errors=True)
+
+
+def _provenance(train_paths, train_bank: Treebank, dev_bank: Treebank, seed: int, command: str) -> dict:
+    return {
         "treebank": _treebank_name(train_paths),
         "data": {"train": train_bank.files, "dev": dev_bank.files},
         "libraries": library_versions(),
-        "seed": config.seed,
+        "seed": seed,
         "command": command,
     }
-    embeddings = char_weights = None
-    if vectors is not None:
-        started = _start_from_vectors(vectors, config, vocab, provenance, notify)
-        config, vocab, embeddings, char_weights = started
-    trained = _segmenter(segmenter, train_bank, dev_bank, notify)
-    paths = {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)}
-    trainer = Trainer(
-        output=Path(output), info=ModelInfo(Path(output), config, vocab, learn_rules(train_bank.sentences)),
-        train_bank=train_bank, dev_bank=dev_bank, data_paths=paths, provenance=provenance,
-        strategy=strategy, logdir=logdir, progress=notify, embeddings=embeddings, segmenter=trained,
-        char_weights=char_weights,
-    )  # fmt: skip
-    return trainer.fit()
 
 
 def _segmenter(settings: SegmenterConfig | None, train_bank: Treebank, dev_bank: Treebank, notify):
@@ -176,28 +191,7 @@ def _check_options(config: ModelConfig, vectors, strategy: str) -> None:
     problem = config.vectors_problem(vectors is not None)
     if problem:
         raise PostaggerError(problem)
-    _check_strategy(strategy)
-
-
-def _check_strategy(strategy: str) -> None:
-    if strategy not in STRATEGIES:
-        raise PostaggerError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
-    if strategy == "multiworker" and _cluster_tasks() > 1:
-        raise PostaggerError(
-            "--strategy multiworker with several workers fails inside Keras 3's training step "
-            "(tensorflow/tensorflow#72388); train on one machine (--strategy mirrored for its GPUs)"
-        )
-
-
-def _cluster_tasks() -> int:
-    """How many tasks the TF_CONFIG environment variable's cluster has (1 without one)."""
-    import os
-
-    try:
-        cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
-        return sum(len(tasks) for tasks in cluster.values()) or 1
-    except (ValueError, AttributeError, TypeError):
-        raise PostaggerError("TF_CONFIG is not a JSON object with a cluster of task lists") from None
+    check_strategy(strategy)
 
 
 def _vocabulary(vocab: Vocabulary | None, config: ModelConfig, bank: Treebank) -> Vocabulary:
@@ -210,11 +204,13 @@ def _vocabulary(vocab: Vocabulary | None, config: ModelConfig, bank: Treebank) -
     return vocab
 
 
-def _start_from_vectors(vectors, config: ModelConfig, vocab: Vocabulary, provenance: dict, notify):
+def _start_from_vectors(
+    vectors, config: ModelConfig, vocab: Vocabulary, provenance: dict, notify, pretrain: bool = True
+):
     """(config, vocabulary, embedding matrix, character encoder weights or None) from
-    pretrained vectors: the embeddings aligned with them, and with --subword-pretraining the
-    character encoder pretrained on them (`postagger.mimick`); their fingerprint and
-    coverage go into the provenance and to the progress callback."""
+    pretrained vectors: the embeddings aligned with them, and with --subword-pretraining
+    (and `pretrain`) the character encoder pretrained on them (`postagger.mimick`); their
+    fingerprint and coverage go into the provenance and to the progress callback."""
     from postagger.vectors import align, fingerprint
 
     alignment = align(vocab, vectors, config.extend_vocab, config.seed)
@@ -222,30 +218,11 @@ def _start_from_vectors(vectors, config: ModelConfig, vocab: Vocabulary, provena
     provenance["vectors"] = {**fingerprint(vectors), "coverage": alignment.coverage}
     notify("vectors_coverage", alignment.coverage)
     char_weights = None
-    if config.subword_pretraining:
+    if config.subword_pretraining and pretrain:
         from postagger.mimick import pretrain_char_encoder
 
         char_weights = pretrain_char_encoder(config, alignment.vocab, vectors, notify)
     return config, alignment.vocab, alignment.matrix, char_weights
-
-
-def distribution_strategy(name: str):
-    """The tf.distribute strategy called `name`:
-
-    - "default": TensorFlow's default placement (one GPU if there is one, else the CPU);
-    - "mirrored": synchronous data parallelism over all local GPUs (the CPU when there is
-      none), each batch split between the replicas;
-    - "multiworker": the same over several machines described by the TF_CONFIG
-      environment variable (on one machine without TF_CONFIG: one worker).
-    """
-    tf, _ = load_tensorflow()
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise PostaggerError(f"unknown strategy {name!r}: use one of {', '.join(STRATEGIES)}")
 
 
 def resume(
@@ -258,7 +235,9 @@ def resume(
     settings; the result is the same as that of an uninterrupted run."""
     from postagger.modeldir import load_model_info
 
-    _check_strategy(strategy)
+    check_strategy(strategy)
+    if several_workers(strategy):
+        raise PostaggerError("a multi-worker run cannot be resumed: only its chief kept a state", output)
     output = Path(output)
     info = load_model_info(output)
     if info.metrics.get("complete"):
@@ -359,6 +338,12 @@ class Trainer:
             compile_model(self.model, config, vocab, self.batches)
             self.model.optimizer.build(self.model.trainable_variables)
             self.network = keras_tagger_network(self.model, info)  # dev scoring, on the model's weights
+        self.step = None  # Keras's train_on_batch, or for several workers postagger.distributed's step
+        if several_workers(strategy):
+            from postagger.distributed import broadcast_from_chief, replica_step
+
+            broadcast_from_chief(distribution, self.model.weights)
+            self.step = replica_step(self.model, distribution)
         self.averaged = AveragedWeights(self.model, self.keras) if config.average_epochs > 0 else None
         self.export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
         self.best, self.history, self.first_epoch = {"dev": -1.0, "epoch": 0}, [], 1
@@ -396,13 +381,13 @@ class Trainer:
             words = drop_words(batch.words, self.keep, self.rng)
             # a word without a tag in a column (PAD_ID) leaves that column's loss
             weights = {name: batch.weights * (batch.tags[head] != PAD_ID) for head, name in outputs.items()}
-            result = self.model.train_on_batch(
-                {"words": words, "chars": batch.chars},
-                {name: batch.tags[head] for head, name in outputs.items()},
-                sample_weight=weights,
-                return_dict=True,
-            )
-            losses.append(float(result["loss"]))
+            inputs = {"words": words, "chars": batch.chars}
+            targets = {name: batch.tags[head] for head, name in outputs.items()}
+            if self.step is not None:
+                losses.append(self.step(inputs, targets, weights))
+            else:
+                result = self.model.train_on_batch(inputs, targets, sample_weight=weights, return_dict=True)
+                losses.append(float(result["loss"]))
             self.notify("batch", {"loss": float(np.mean(losses[-50:]))})
         return float(np.mean(losses))
 

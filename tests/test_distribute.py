@@ -51,21 +51,70 @@ def test_multiworker_without_tf_config_is_one_local_worker(tmp_path):
     assert provenance["strategy"]["name"] == "multiworker"
 
 
-def test_multiworker_with_several_workers_is_refused_before_any_work(tmp_path, monkeypatch):
-    """Two workers fail inside Keras 3's training step (tensorflow/tensorflow#72388, seen
-    here with two processes on 127.0.0.1): refused with one line, before TensorFlow."""
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_on_localhost_train_one_model(tmp_path):
+    """`postagger train --strategy multiworker` as two processes with a two-task TF_CONFIG:
+    both finish; the chief (worker 0) alone trains the segmenter and the subword
+    pretraining and writes the model, which tags and records two replicas; the other
+    worker writes nothing and ends on the same dev score (the replicas stayed in step)."""
+    import os
+    import random
+
+    from postagger import Tagger
+    from postagger.conllu_io import read_treebank
+
+    rng = random.Random(0)
+    words = sorted({w.lower() for s in read_treebank([TRAIN]) for w in s.forms})
+    vectors = tmp_path / "toy.vec"
+    rows = [f"{w} " + " ".join(f"{rng.gauss(0, 1):.3f}" for _ in range(8)) for w in words]
+    vectors.write_text(f"{len(rows)} 8\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    tiny = ["--char-dim", "8", "--char-filters", "16", "--lstm-units", "16", "--lstm-layers", "1",
+            "--learning-rate", "0.01", "--batch-size", "8", "--epochs", "4", "--patience", "0"]  # fmt: skip
+    processes = []
+    for index in (0, 1):
+        args = [sys.executable, "-m", "postagger", "train", str(TRAIN), "--dev", str(DEV),
+                "-o", str(tmp_path / f"out{index}"), "--strategy", "multiworker",
+                "--vectors", str(vectors), "--subword-pretraining", *tiny]  # fmt: skip
+        task = {"type": "worker", "index": index}
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": task})}
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+        processes.append(subprocess.Popen(args, env=env, **pipes))
+    try:
+        outputs = [p.communicate(timeout=600) for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    assert [p.returncode for p in processes] == [0, 0], [err[-3000:] for _, err in outputs]
+
+    chief = tmp_path / "out0"
+    config = json.loads((chief / "config.json").read_text())
+    assert config["provenance"]["strategy"] == {"name": "multiworker", "replicas": 2}
+    assert (chief / "segmenter.json").exists() and config["config"]["subword_pretraining"]
+    assert not (tmp_path / "out1").exists()
+    assert Tagger.load(chief).tag([["A", "test", "."]])
+    dev = json.loads((chief / "metrics.json").read_text())["dev"]["upos"]
+    assert f"(dev upos {dev:.4f}); the chief wrote the model" in " ".join(outputs[1][1].split())
+
+
+def test_a_bad_tf_config_is_refused_before_any_work(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from postagger.cli import app
 
-    cluster = {
-        "cluster": {"worker": ["127.0.0.1:23451", "127.0.0.1:23452"]},
-        "task": {"type": "worker", "index": 0},
-    }
-    monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
+    monkeypatch.setenv("TF_CONFIG", "not json")
     args = ["train", str(TRAIN), "--dev", str(DEV), "-o", str(tmp_path / "m"), "--strategy", "multiworker"]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2 and "tensorflow/tensorflow#72388" in result.stderr
+    assert result.exit_code == 2 and "TF_CONFIG is not a JSON object" in result.stderr
     assert not (tmp_path / "m").exists()
-    monkeypatch.setenv("TF_CONFIG", "not json")
-    assert "TF_CONFIG is not a JSON object" in CliRunner().invoke(app, args).stderr

@@ -52,6 +52,16 @@ def train_cli(ctx: typer.Context, train: Optional[list[Path]] = None, **given) -
                 logdir=run.logdir, segmenter=SegmenterConfig(seed=config.seed) if run.segmenter else None,
             )  # fmt: skip
         output = run.output
+    from postagger.distributed import is_chief
+
+    if not is_chief(run.strategy):
+        column = metrics["dev"]["column"]
+        stderr_console().print(
+            f"this worker's part of the training is done (dev {column} {metrics['dev'][column]:.4f}); "
+            "the chief wrote the model",
+            soft_wrap=True,
+        )
+        return
     _finish(metrics, output, run.plot)
 
 
