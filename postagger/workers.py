@@ -16,6 +16,7 @@ import contextlib
 import gc
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
@@ -75,6 +76,7 @@ def ordered_map(model: str, engine: str, jobs: int, work: Callable, tasks: Itera
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow
+    _install_quiet_hook()
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                initargs=(model, engine))  # fmt: skip
     try:
@@ -85,9 +87,9 @@ def ordered_map(model: str, engine: str, jobs: int, work: Callable, tasks: Itera
             except (OSError, ValueError) as err:  # a worker died while the next was started
                 raise BrokenProcessPool(str(err)) from err
             if len(pending) >= 2 * jobs:
-                yield pending.popleft().result()
+                yield _result(pending.popleft(), pool)
         while pending:
-            yield pending.popleft().result()
+            yield _result(pending.popleft(), pool)
     except BrokenProcessPool:
         _stop(pool)
         raise PostaggerError(WORKER_DIED) from None
@@ -97,10 +99,49 @@ def ordered_map(model: str, engine: str, jobs: int, work: Callable, tasks: Itera
     pool.shutdown()
 
 
+def _result(future, pool):
+    """The future's result; BrokenProcessPool if the pool broke and left it unset. (Python
+    3.11's manager thread marks the pending futures of a broken pool in a loop that a
+    concurrent `submit` can cut short with "dictionary changed size during iteration":
+    its traceback is kept quiet by `_quiet_manager_thread`, and the futures it did not
+    reach would otherwise be waited for for ever.)"""
+    from concurrent.futures import wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    while not wait([future], timeout=1.0).done:
+        if getattr(pool, "_broken", False):
+            raise BrokenProcessPool(str(pool._broken))
+    return future.result()
+
+
+def _quiet_manager_thread(args) -> None:
+    """`threading.excepthook`: the RuntimeError described in `_result` is dropped (it is the
+    broken pool that `ordered_map` reports in one line); anything else is printed."""
+    thread_class = type(args.thread).__name__ if args.thread is not None else ""
+    if thread_class == "_ExecutorManagerThread" and issubclass(args.exc_type, RuntimeError):
+        if "changed size during iteration" in str(args.exc_value):
+            return
+    _previous_excepthook[0](args)
+
+
+_previous_excepthook = [threading.excepthook]  # the hook `_quiet_manager_thread` passes on to
+
+
+def _install_quiet_hook() -> None:
+    if threading.excepthook is not _quiet_manager_thread:
+        _previous_excepthook[0] = threading.excepthook
+        threading.excepthook = _quiet_manager_thread
+
+
 def _stop(pool) -> None:
-    """End the workers without waiting for them (see the module docstring)."""
+    """End the workers without waiting for them (see the module docstring); then give the
+    pool's manager thread a moment to finish (before Python 3.12, one still tearing down
+    at exit can make `concurrent.futures`' exit hook print "Bad file descriptor")."""
+    manager = getattr(pool, "_executor_manager_thread", None)  # private: absent is fine
     _terminate_workers(pool)
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False, cancel_futures=True)  # which forgets the manager thread
+    if manager is not None:
+        manager.join(timeout=5)
 
 
 def _terminate_workers(pool) -> None:

@@ -256,3 +256,33 @@ def test_a_live_pipe_is_tagged_line_by_line(rules_model, fmt, first, second):
         assert proc.wait(timeout=60) == 0
     finally:
         proc.kill()
+
+
+def test_a_broken_pool_never_leaves_a_result_waited_for_for_ever():
+    """Python 3.11's manager thread can stop marking a broken pool's futures half-way (a
+    RuntimeError from a concurrent submit): such a future still ends in BrokenProcessPool,
+    and that RuntimeError's traceback alone is kept quiet."""
+    import threading
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+    from types import SimpleNamespace
+
+    from postagger import workers
+
+    with pytest.raises(BrokenProcessPool):
+        workers._result(Future(), SimpleNamespace(_broken="a child process terminated abruptly"))
+    done = Future()
+    done.set_result(7)
+    assert workers._result(done, SimpleNamespace(_broken=False)) == 7
+
+    seen = []
+    workers._previous_excepthook[0], saved = seen.append, workers._previous_excepthook[0]
+    try:
+        manager = type("_ExecutorManagerThread", (threading.Thread,), {})()
+        race = RuntimeError("dictionary changed size during iteration")
+        workers._quiet_manager_thread(SimpleNamespace(thread=manager, exc_type=RuntimeError, exc_value=race))
+        other = SimpleNamespace(thread=threading.Thread(), exc_type=RuntimeError, exc_value=race)
+        workers._quiet_manager_thread(other)
+    finally:
+        workers._previous_excepthook[0] = saved
+    assert seen == [other]
