@@ -223,7 +223,7 @@ def save_model_dir(
     `weights` are the network's arrays by "<layer>/<index>" (`postagger.model.weight_arrays`)."""
     from postagger import __version__
 
-    stored = stored_weights(weights)
+    stored = stored_weights(weights, config)
     with atomic_directory(path) as tmp:
         meta = {
             "format": MODEL_FORMAT,
@@ -295,16 +295,20 @@ def _dump(data) -> str:
 #: --dual-embeddings (up to hundreds of thousands of rows with --extend-vocab), half the
 #: size; read back as float32, so every engine computes with the same rounded values
 HALF_PRECISION_WEIGHTS = ("pretrained_embedding/",)
+#: the same for the word embedding itself when --extend-vocab filled it with pretrained
+#: rows (fine-tuned or frozen) without --dual-embeddings
+EXTENDED_EMBEDDING = "word_embedding/"
 
 
-def stored_weights(arrays: dict) -> dict:
-    """The arrays as weights.npz keeps them (`HALF_PRECISION_WEIGHTS` in float16)."""
+def stored_weights(arrays: dict, config: ModelConfig) -> dict:
+    """The arrays as weights.npz keeps them (`HALF_PRECISION_WEIGHTS` in float16, and
+    `EXTENDED_EMBEDDING` with `config.extend_vocab` but not `config.dual_embeddings`)."""
     import numpy as np
 
-    return {
-        name: array.astype(np.float16) if name.startswith(HALF_PRECISION_WEIGHTS) else array
-        for name, array in arrays.items()
-    }
+    half = HALF_PRECISION_WEIGHTS
+    if config.extend_vocab and not config.dual_embeddings:
+        half = (*half, EXTENDED_EMBEDDING)
+    return {name: a.astype(np.float16) if name.startswith(half) else a for name, a in arrays.items()}
 
 
 def as_loaded(arrays: dict) -> dict:

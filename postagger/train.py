@@ -430,7 +430,8 @@ class Trainer:
         from postagger.model import weight_arrays
         from postagger.modeldir import as_loaded, stored_weights
 
-        arrays = as_loaded(stored_weights(weight_arrays(self.export)))  # as the saved model has them
+        # as the saved model has them
+        arrays = as_loaded(stored_weights(weight_arrays(self.export), self.config))
         network = array_tagger_network(
             self.info, arrays, best_array_engine(), self.output, stored_graph=False
         )

@@ -133,6 +133,7 @@ def test_the_form_table_gives_the_tags_of_fresh_vectors(tiny_model, monkeypatch,
         {"word_repr": "chars", "char_encoder": "cnn", "char_kernel": 4},
         {"word_repr": "word", "lstm_layers": 3},
         {"word_repr": "both", "dual_embeddings": True},
+        {"word_repr": "both", "extend_vocab": 2},  # the word embedding holds pretrained rows: float16
         {"columns": ("upos", "xpos", "feats")},
         {"columns": ("xpos", "feats", "upos"), "feats_heads": "split"},
     ],
@@ -156,7 +157,8 @@ def test_every_engine_matches_keras_for_each_architecture(settings, tmp_path):
     save_model_dir(tmp_path / "m", weight_arrays(model), config, vocab, TokenizerRules(), {}, {})
     with np.load(tmp_path / "m" / "weights.npz") as stored:
         half = {name for name in stored.files if stored[name].dtype == np.float16}
-    assert half == ({"pretrained_embedding/0"} if config.dual_embeddings else set())
+    expected = {"word_embedding/0"} if config.extend_vocab else set()
+    assert half == ({"pretrained_embedding/0"} if config.dual_embeddings else expected)
     set_weight_arrays(model, read_weight_arrays(tmp_path / "m" / "weights.npz"), "saved")  # as saved
     info = load_model_info(tmp_path / "m")
     nets = {"keras": keras_tagger_network(model, info)}
