@@ -1,6 +1,6 @@
-"""Accuracy side by side: postagger variants, UDPipe 1 and NLTK's perceptron, one run, one machine.
+"""Accuracy side by side: postagger variants, UDPipe 1, NLTK's perceptron, spaCy; one run, one machine.
 
-    .venv/bin/pip install -e '.[bench]'      # the peers: nltk, ufal.udpipe
+    .venv/bin/pip install -e '.[bench]'      # the peers: nltk, ufal.udpipe, spacy
     .venv/bin/python bench/accuracy.py [UD_DIR] [--systems S,S,...] [--epochs N] [--vectors FILE]
 
 UD_DIR is a Universal Dependencies treebank directory holding *-ud-train/dev/test.conllu
@@ -14,7 +14,10 @@ tags the test file with its gold tokenization. Systems:
   CoNLL-U test file, file in → file out, start-up included;
 - `udpipe`: UDPipe 1 (`ufal.udpipe`), a tagger-only model (`tokenizer none`, `parser none`)
   with its default tagger options;
-- `nltk`: NLTK's averaged perceptron, `PerceptronTagger(load=False).train(..., nr_iter=5)`.
+- `nltk`: NLTK's averaged perceptron, `PerceptronTagger(load=False).train(..., nr_iter=5)`;
+- `spacy`: spaCy's tagger + morphologizer (`bench/spacy_peer.py`: `spacy init config
+  --optimize efficiency`, `spacy train` for --spacy-steps updates), or the pipeline given by
+  --spacy-model; it also gets a line with its XPOS, UFeats and AllTags accuracy.
 
 UPOS accuracy counts every syntactic word; "OOV" is the accuracy on the test words whose
 form never occurs in the training file (the same definition for every system). Prints a
@@ -135,6 +138,32 @@ def udpipe(files: dict, work: Path) -> tuple[float, float, list]:
     return train_seconds, tag_seconds, [s.tags("upos") for s in read_treebank([out])]
 
 
+def spacy_system(files: dict, work: Path, args: argparse.Namespace) -> tuple[float, float, list]:
+    from spacy_peer import load, tag, train_spacy
+
+    train_seconds, model = 0.0, args.spacy_model
+    if model is None:
+        steps, lang = args.spacy_steps, args.spacy_lang
+        train_seconds, model = train_spacy(files["train"], files["dev"], work, steps, lang)
+    sentences = [s.forms for s in read_treebank([files["test"]])]
+    start = time.perf_counter()
+    nlp = load(model)
+    _, columns = tag(nlp, sentences)
+    tag_seconds = time.perf_counter() - start
+    gold = list(read_treebank([files["test"]]))
+    right = {c: 0 for c in ("xpos", "feats", "alltags")}
+    for sentence, found in zip(gold, columns, strict=True):
+        truth = {c: sentence.tags(c) for c in ("upos", "xpos", "feats")}
+        for i in range(len(sentence.forms)):
+            same = {c: truth[c][i] == found[c][i] for c in truth}
+            right["xpos"] += same["xpos"]
+            right["feats"] += same["feats"]
+            right["alltags"] += all(same.values())
+    words = sum(len(s.forms) for s in gold)
+    print("spaCy " + ", ".join(f"{c} {n / words:.4f}" for c, n in right.items()), file=sys.stderr)
+    return train_seconds, tag_seconds, [c["upos"] for c in columns]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("treebank", nargs="?", default=str(ROOT.parent / "shared" / "ud" / "UD_English-EWT"))
@@ -142,6 +171,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30, help="postagger's maximum epochs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--vectors", help="pretrained vectors for both+vectors")
+    parser.add_argument("--spacy-model", help="a trained spaCy pipeline for `spacy` (default: train one)")
+    parser.add_argument("--spacy-steps", type=int, default=8000, help="spaCy's training updates")
+    parser.add_argument("--spacy-lang", default="en", help="spaCy's language code for `spacy init config`")
     parser.add_argument("--work", help="keep models and outputs here (default: a temporary folder)")
     args = parser.parse_args()
     files = treebank_files(Path(args.treebank))
@@ -158,6 +190,9 @@ def main() -> None:
             elif system == "nltk":
                 train_s, tag_s, predicted = nltk_perceptron(files, args.seed)
                 label = "NLTK averaged perceptron (5 iterations)"
+            elif system == "spacy":
+                train_s, tag_s, predicted = spacy_system(files, work, args)
+                label = "spaCy tagger+morphologizer (efficiency)"
             elif system == "udpipe":
                 train_s, tag_s, predicted = udpipe(files, work)
                 label = "UDPipe 1 (default tagger options)"

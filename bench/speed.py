@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/speed.py [--ewt-dir DIR] [--model DIR] [--repeat 10] [--runs 5]
                                     [--jobs 1,2] [--udpipe-model FILE] [--baseline-model DIR]
+                                    [--spacy-model DIR]
 
 Measured, each as its own process, median of --runs (peak RSS from wait4):
 - cold start: `echo "This is a test ." | postagger tag --input-format tokens`, and
@@ -15,7 +16,9 @@ Measured, each as its own process, median of --runs (peak RSS from wait4):
   first, not timed), timed in-process (tagging only) and end to end as a process that
   loads it, reads the CoNLL-U file and writes it tagged (bench/nltk_tag.py, one process);
   UDPipe 1 when `ufal.udpipe` is installed and --udpipe-model is given (in-process, gold
-  tokenization);
+  tokenization); spaCy with --spacy-model (a pipeline trained by bench/spacy_peer.py:
+  tagger + morphologizer, `--optimize efficiency`), `nlp.pipe` over pre-tokenized Docs,
+  in-process, with `n_process` 1 and 2;
 - with --baseline-model DIR: that model's cold start and CoNLL-U throughput in the same run
   (e.g. the model shipped before a change), and this model's with --no-joint-decoding;
 - the same file with `--engine numpy` (NumPy alone), and en_ewt-ud-train once (204,577
@@ -91,6 +94,17 @@ def baseline_rows(args, rows: list, big: Path, out: Path, words: int) -> None:
             rows.append((f"{label}, {INPUT_LABELS['gold']}, --jobs {jobs}", seconds, words / seconds, rss))
 
 
+def spacy_rows(args, rows: list, forms: list[list[str]], words: int) -> None:
+    """spaCy's `nlp.pipe` over the same pre-tokenized sentences, in-process, median of runs."""
+    from spacy_peer import load, tag
+
+    nlp = load(args.spacy_model)
+    for n_process in (1, 2):
+        seconds = statistics.median(tag(nlp, forms, n_process)[0] for _ in range(args.runs))
+        label = f"spaCy tagger+morphologizer (efficiency), nlp.pipe, in-process, n_process={n_process}"
+        rows.append((label, seconds, words / seconds, None))
+
+
 def multiply_adds_per_word(model: Path, chars_per_word: float) -> float:
     """Multiply-adds of the network per word, from the shapes in weights.npz."""
     import numpy as np
@@ -128,6 +142,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", default="1,2")
     parser.add_argument("--udpipe-model")
+    parser.add_argument("--spacy-model", help="a spaCy pipeline (bench/spacy_peer.py) timed in the same run")
     parser.add_argument(
         "--baseline-model", help="another model directory (e.g. the one shipped before) timed in the same run"
     )
@@ -206,6 +221,9 @@ def main() -> None:
         seconds = time.perf_counter() - start
         rows.append(("UDPipe 1, in-process tagging only", seconds, words / seconds, None))
 
+    if args.spacy_model:
+        spacy_rows(args, rows, forms, words)
+
     chars = sum(len(f) + 2 for s in sentences for f in s.forms) / words_once
     macs = multiply_adds_per_word(Path(args.model), chars)
     peak, peak_text = peak_flops()
@@ -233,6 +251,11 @@ def main() -> None:
         print(f"| {label} | {seconds:.2f} | {shown} | {rss if rss is not None else '—'} |")
     print(f"\npostagger's best against NLTK: {best / (words / nltk_seconds):.2f}× its in-process tagging, "
           f"{best / (words / nltk_process):.2f}× its end-to-end process.")  # fmt: skip
+    default = next(r[2] for r in rows if r[0] == f"postagger, {INPUT_LABELS['gold']}, default options")
+    print(f"postagger with default options against NLTK's process: {default / (words / nltk_process):.2f}×.")
+    spacy_best = max((r[2] for r in rows if r[0].startswith("spaCy")), default=None)
+    if spacy_best:
+        print(f"postagger with default options against spaCy's best: {default / spacy_best:.2f}×.")
     for jobs in args.jobs.split(","):
         rate = {
             label: r[2]
