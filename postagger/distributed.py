@@ -139,8 +139,8 @@ def replica_step(model, strategy) -> Callable[[dict, dict, dict], float]:
 
 def replica_shares(batch: tuple[dict, dict, dict], replicas: int) -> list[tuple[dict, dict, dict]]:
     """`batch` (inputs, targets, sample weights: dicts of arrays, rows first) cut into
-    `replicas` shares of consecutive rows; a batch with fewer rows than replicas is padded
-    with copies of its first row that weigh 0 (every replica must run the step)."""
+    `replicas` shares of consecutive rows, all of one size: rows that do not divide evenly
+    are made up with copies of the first row that weigh 0 (every replica runs the step)."""
     inputs, targets, weights = batch
     rows = len(next(iter(inputs.values())))
     size = -(-rows // replicas)

@@ -51,6 +51,21 @@ def test_multiworker_without_tf_config_is_one_local_worker(tmp_path):
     assert provenance["strategy"]["name"] == "multiworker"
 
 
+def test_a_batch_is_cut_into_equal_replica_shares_and_padding_weighs_nothing():
+    import numpy as np
+
+    from postagger.distributed import replica_shares
+
+    rows = np.arange(5)[:, None] * np.ones((1, 3), np.int32)
+    batch = ({"words": rows}, {"tags": rows + 10}, {"tags": np.ones((5, 3), np.float32)})
+    shares = replica_shares(batch, 2)
+    assert [len(inputs["words"]) for inputs, _, _ in shares] == [3, 3]
+    assert shares[1][0]["words"][:, 0].tolist() == [3, 4, 0]  # the first row again
+    assert shares[1][2]["tags"][:, 0].tolist() == [1, 1, 0]  # weighing nothing
+    assert np.concatenate([s[1]["tags"] for s in shares])[:5].tolist() == (rows + 10).tolist()
+    assert len(replica_shares(batch, 1)) == 1 and len(replica_shares(batch, 1)[0][0]["words"]) == 5
+
+
 def _free_ports(n: int) -> list[int]:
     import socket
 
