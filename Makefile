@@ -62,12 +62,12 @@ $(EWT_VECTORS): | $(STAMP)  # order-only: reinstalling does not make the vectors
 
 # Train the shipped model on the full UD English-EWT treebank (EWT_DIR=... to read it elsewhere):
 # UPOS, XPOS and FEATS jointly (the other columns weigh --aux-weight 0.25, the default); the
-# GloVe rows stay frozen beside a trained embedding (--dual-embeddings), and the 100,000 most
-# frequent GloVe words join the vocabulary (--extend-vocab; stored as float16).
+# word embedding starts from the GloVe rows and is fine-tuned, and the 100,000 most frequent
+# GloVe words join the vocabulary (--extend-vocab; the embedding is stored as float16).
 model: $(VECTORS)
 	$(BIN)/postagger train $(EWT_DIR)/en_ewt-ud-train.conllu \
 		--dev $(EWT_DIR)/en_ewt-ud-dev.conllu --test $(EWT_DIR)/en_ewt-ud-test.conllu \
-		--vectors $(VECTORS) --dual-embeddings --extend-vocab 100000 \
+		--vectors $(VECTORS) --extend-vocab 100000 \
 		--columns upos,xpos,feats --epochs 16 --patience 3 --seed 1 -o $(MODEL_DIR)
 
 evaluate-model: $(STAMP)
