@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import DEV, TINY, TRAIN
 
-pytestmark = pytest.mark.slow  # trains models or starts processes
+SLOW = pytest.mark.slow  # trains models or starts processes
 
 SCRIPT = """
 import json, sys
@@ -35,6 +35,7 @@ def train_with(strategy: str, out) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@SLOW
 def test_mirrored_training_over_two_logical_cpus_learns(tmp_path):
     from postagger import Tagger
 
@@ -45,6 +46,7 @@ def test_mirrored_training_over_two_logical_cpus_learns(tmp_path):
     assert Tagger.load(tmp_path / "m").tag([["A", "test", "."]])  # an ordinary model directory
 
 
+@SLOW
 def test_multiworker_without_tf_config_is_one_local_worker(tmp_path):
     train_with("multiworker", tmp_path / "w")
     provenance = json.loads((tmp_path / "w" / "config.json").read_text())["provenance"]
@@ -78,6 +80,7 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+@SLOW
 def test_two_workers_on_localhost_train_one_model(tmp_path):
     """`postagger train --strategy multiworker` as two processes with a two-task TF_CONFIG:
     both finish; the chief (worker 0) alone trains the segmenter and the subword
