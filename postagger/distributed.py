@@ -17,10 +17,12 @@ under `strategy.run` and reduces only the loss.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -93,6 +95,34 @@ def distribution_strategy(name: str):
     if name == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise PostaggerError(f"unknown strategy {name!r}: use one of {', '.join(STRATEGIES)}")
+
+
+def lost_peer(err: BaseException) -> PostaggerError | None:
+    """A TensorFlow error of a multi-worker run (a collective aborted: another worker
+    stopped or cannot be reached) as one message naming its cause; None for other errors.
+    A worker whose peer never starts waits for it, as TensorFlow's collectives do."""
+    tf, _ = load_tensorflow()
+    if not isinstance(err, tf.errors.OpError):
+        return None
+    text = re.sub(r"\{\{[^}]*\}\}", "", str(err.message or ""))  # TensorFlow's node names
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    cause = lines[0] if lines else type(err).__name__
+    return PostaggerError(
+        f"the multi-worker training stopped: another worker stopped or cannot be reached ({cause})"
+    )
+
+
+@contextlib.contextmanager
+def peers_watched(name: str) -> Iterator[None]:
+    """With several workers (strategy `name`), a TensorFlow error that says a peer is gone
+    becomes `lost_peer`'s one message; everything else passes through."""
+    try:
+        yield
+    except Exception as err:
+        failure = lost_peer(err) if several_workers(name) else None
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def broadcast_from_chief(strategy, variables) -> None:

@@ -23,7 +23,13 @@ import numpy as np
 from postagger.backend import load_tensorflow
 from postagger.config import ModelConfig, SegmenterConfig
 from postagger.conllu_io import ColumnGaps, Sentence, column_gaps, read_treebank
-from postagger.distributed import check_strategy, distribution_strategy, is_chief, several_workers
+from postagger.distributed import (
+    check_strategy,
+    distribution_strategy,
+    is_chief,
+    peers_watched,
+    several_workers,
+)
 from postagger.errors import EXIT_INTERRUPTED, PostaggerError
 from postagger.evaluate import accuracy_scores
 from postagger.modeldir import ModelInfo, TrainedSegmenter
@@ -154,13 +160,13 @@ def train(
     paths = {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)}
     target = Path(output) if chief else Path(tempfile.mkdtemp(prefix="postagger-worker-"))  # removed
     try:
-        trainer = Trainer(
-            output=target, info=ModelInfo(target, config, vocab, learn_rules(train_bank.sentences)),
-            train_bank=train_bank, dev_bank=dev_bank, data_paths=paths, provenance=provenance,
-            strategy=strategy, logdir=logdir if chief else None, progress=notify, embeddings=embeddings,
-            segmenter=trained, char_weights=char_weights,
-        )  # fmt: skip
-        return trainer.fit()
+        with peers_watched(strategy):  # a worker gone: one message
+            return Trainer(
+                output=target, info=ModelInfo(target, config, vocab, learn_rules(train_bank.sentences)),
+                train_bank=train_bank, dev_bank=dev_bank, data_paths=paths, provenance=provenance,
+                strategy=strategy, logdir=logdir if chief else None, progress=notify, embeddings=embeddings,
+                segmenter=trained, char_weights=char_weights,
+            ).fit()  # fmt: skip
     finally:
         if not chief:
             shutil.rmtree(target, ignore_errors=True)

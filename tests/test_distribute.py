@@ -126,6 +126,44 @@ def test_two_workers_on_localhost_train_one_model(tmp_path):
     assert f"(dev upos {dev:.4f}); the chief wrote the model" in " ".join(outputs[1][1].split())
 
 
+@SLOW
+def test_a_worker_whose_chief_dies_stops_with_one_message(tmp_path):
+    """The chief killed while both train: the other worker does not hang; it ends with one
+    line naming the cause, exit 2, no Python traceback, nothing left in its directory."""
+    import os
+    import signal
+    import time
+
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    tiny = ["--char-dim", "8", "--char-filters", "16", "--lstm-units", "16", "--lstm-layers", "1",
+            "--epochs", "200", "--patience", "0", "--no-segmenter"]  # fmt: skip
+    processes, logs = [], []
+    for index in (0, 1):
+        args = [sys.executable, "-m", "postagger", "train", str(TRAIN), "--dev", str(DEV),
+                "-o", str(tmp_path / f"out{index}"), "--strategy", "multiworker", *tiny]  # fmt: skip
+        task = {"type": "worker", "index": index}
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": task})}
+        logs.append(open(tmp_path / f"worker{index}.log", "w+"))
+        processes.append(subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=logs[-1]))
+    try:
+        deadline = time.monotonic() + 300
+        while "epoch   2" not in (tmp_path / "worker1.log").read_text():  # both are training
+            assert time.monotonic() < deadline and processes[1].poll() is None
+            time.sleep(0.2)
+        processes[0].send_signal(signal.SIGKILL)
+        assert processes[1].wait(timeout=120) == 2
+    finally:
+        for p in processes:
+            p.kill()
+        for log in logs:
+            log.close()
+    stderr = (tmp_path / "worker1.log").read_text()
+    errors = [line for line in stderr.splitlines() if line.startswith("postagger: error:")]
+    assert len(errors) == 1 and "another worker stopped or cannot be reached" in errors[0]
+    assert "Traceback" not in stderr and "{{" not in errors[0]
+    assert not (tmp_path / "out1").exists()
+
+
 def test_a_bad_tf_config_is_refused_before_any_work(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
