@@ -40,23 +40,24 @@ def check_strategy(name: str) -> None:
 
 
 def tf_config() -> dict:
-    """The TF_CONFIG environment variable, read ({} without one)."""
+    """The TF_CONFIG environment variable, read and checked ({} without one): a cluster of
+    task lists, and this process's task as {"type": ..., "index": N}."""
     try:
         config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-        if not isinstance(config, dict) or not isinstance(config.get("cluster", {}), dict):
+        cluster = config.get("cluster", {}) if isinstance(config, dict) else None
+        if not isinstance(cluster, dict) or not all(isinstance(t, list) for t in cluster.values()):
             raise ValueError
-        return config
     except ValueError:
         raise PostaggerError("TF_CONFIG is not a JSON object with a cluster of task lists") from None
+    task = config.get("task", {})
+    if not isinstance(task, dict) or not isinstance(task.get("index", 0), int):
+        raise PostaggerError('TF_CONFIG\'s task must be {"type": "worker", "index": N}')
+    return config
 
 
 def cluster_tasks() -> int:
     """How many tasks TF_CONFIG's cluster has (1 without one)."""
-    cluster = tf_config().get("cluster", {})
-    try:
-        return sum(len(tasks) for tasks in cluster.values()) or 1
-    except TypeError:
-        raise PostaggerError("TF_CONFIG is not a JSON object with a cluster of task lists") from None
+    return sum(len(tasks) for tasks in tf_config().get("cluster", {}).values()) or 1
 
 
 def several_workers(name: str) -> bool:
@@ -73,7 +74,7 @@ def is_chief(name: str) -> bool:
     task = config.get("task", {})
     if "chief" in config["cluster"]:
         return task.get("type") == "chief"
-    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+    return task.get("type") == "worker" and task.get("index", 0) == 0
 
 
 @functools.cache

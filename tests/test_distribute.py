@@ -174,3 +174,7 @@ def test_a_bad_tf_config_is_refused_before_any_work(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "TF_CONFIG is not a JSON object" in result.stderr
     assert not (tmp_path / "m").exists()
+    cluster, task = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, {"type": "worker", "index": "0"}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "TF_CONFIG's task must be" in result.stderr
