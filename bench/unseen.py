@@ -24,47 +24,43 @@ from postagger.conllu_io import read_treebank
 from postagger.vocab import UNK_ID
 
 
-def unseen_split(
-    train: Path, gold: Path, model: Path, split_by: Path | None = None
-) -> dict[str, tuple[int, int]]:
-    """(right, words) of the UPOS of unseen words: all of them, with a row, without one (in
-    the vocabulary of `split_by`, else the model's own)."""
+def unseen_words(train: Path, gold: Path, model: Path, split_by: Path | None = None) -> list[tuple]:
+    """(gold UPOS, the model's UPOS, whether it has a row) of each word of `gold` unseen in
+    `train`; rows are those of the vocabulary of `split_by`, else the model's own."""
     seen = {form for sentence in read_treebank([train]) for form in sentence.forms}
     sentences = list(read_treebank([gold]))
     tagger = Tagger.load(model)
-    tagged = tagger.tag_sentences([s.forms for s in sentences])
     vocab = Tagger.load(split_by).info.vocab if split_by else tagger.info.vocab
+    return [
+        (gold_tag, tag, vocab.word_id(form) != UNK_ID)
+        for sentence, tags in zip(sentences, tagger.tag([s.forms for s in sentences]), strict=True)
+        for form, gold_tag, tag in zip(sentence.forms, sentence.tags("upos"), tags)
+        if form not in seen
+    ]
+
+
+def unseen_split(words: list[tuple]) -> dict[str, tuple[int, int]]:
+    """(right, words) of the UPOS of the unseen `words`: all of them, with a row, without one."""
     counts = {"unseen": [0, 0], "with a row": [0, 0], "without a row": [0, 0]}
-    for sentence, result in zip(sentences, tagged, strict=True):
-        for form, gold_tag, tag in zip(sentence.forms, sentence.tags("upos"), result.tags["upos"]):
-            if form in seen:
-                continue
-            row = "with a row" if vocab.word_id(form) != UNK_ID else "without a row"
-            for key in ("unseen", row):
-                counts[key][0] += gold_tag == tag
-                counts[key][1] += 1
-    return {key: (right, words) for key, (right, words) in counts.items()}
+    for gold_tag, tag, row in words:
+        for key in ("unseen", "with a row" if row else "without a row"):
+            counts[key][0] += gold_tag == tag
+            counts[key][1] += 1
+    return {key: (right, n) for key, (right, n) in counts.items()}
 
 
-def errors_by_tag(train: Path, gold: Path, model: Path, split_by: Path | None = None) -> tuple[dict, Counter]:
+def errors_by_tag(words: list[tuple]) -> tuple[dict, Counter]:
     """(gold tag → [wrong with a row, all with a row, wrong without, all without]) for the
-    unseen words, and the (gold, predicted) confusions among them."""
-    seen = {form for sentence in read_treebank([train]) for form in sentence.forms}
-    sentences = list(read_treebank([gold]))
-    tagger = Tagger.load(model)
-    vocab = Tagger.load(split_by).info.vocab if split_by else tagger.info.vocab
+    unseen `words`, and the (gold, predicted) confusions among them."""
     counts: dict[str, list[int]] = {}
     confusions: Counter = Counter()
-    for sentence, tags in zip(sentences, tagger.tag([s.forms for s in sentences]), strict=True):
-        for form, gold_tag, tag in zip(sentence.forms, sentence.tags("upos"), tags):
-            if form in seen:
-                continue
-            cell = counts.setdefault(gold_tag, [0, 0, 0, 0])
-            at = 0 if vocab.word_id(form) != UNK_ID else 2
-            cell[at] += gold_tag != tag
-            cell[at + 1] += 1
-            if gold_tag != tag:
-                confusions[gold_tag, tag] += 1
+    for gold_tag, tag, row in words:
+        cell = counts.setdefault(gold_tag, [0, 0, 0, 0])
+        at = 0 if row else 2
+        cell[at] += gold_tag != tag
+        cell[at + 1] += 1
+        if gold_tag != tag:
+            confusions[gold_tag, tag] += 1
     return counts, confusions
 
 
@@ -93,15 +89,15 @@ def main() -> None:
     print(f"UPOS on the words of `{args.gold.name}` unseen in `{args.train.name}` ({rows}):\n")
     print("| model | unseen | with a pretrained row | without a row (characters only) |")
     print("|---|---:|---:|---:|")
+    found = {}
     for spec in args.models:
         name, _, folder = spec.partition("=")
-        split = unseen_split(args.train, args.gold, Path(folder), args.split_by)
-        cells = [f"{100 * r / n:.2f} ({n:,})" if n else "— (0)" for r, n in split.values()]
+        found[name] = words = unseen_words(args.train, args.gold, Path(folder), args.split_by)
+        cells = [f"{100 * r / n:.2f} ({n:,})" if n else "— (0)" for r, n in unseen_split(words).values()]
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.by_tag:
-        for spec in args.models:
-            name, _, folder = spec.partition("=")
-            print_by_tag(name, *errors_by_tag(args.train, args.gold, Path(folder), args.split_by))
+        for name, words in found.items():
+            print_by_tag(name, *errors_by_tag(words))
 
 
 if __name__ == "__main__":
