@@ -80,13 +80,32 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+TINY_NETWORK = ["--char-dim", "8", "--char-filters", "16", "--lstm-units", "16", "--lstm-layers", "1"]
+
+
+def _start_two_workers(tmp_path, options: list[str], streams) -> list[subprocess.Popen]:
+    """`postagger train --strategy multiworker` with `options` as workers 0 (the chief) and
+    1 of a two-task TF_CONFIG cluster on 127.0.0.1, into tmp_path/out0 and out1;
+    `streams(index)` gives a process's stdout/stderr arguments for Popen."""
+    import os
+
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    processes = []
+    for index in (0, 1):
+        args = [sys.executable, "-m", "postagger", "train", str(TRAIN), "--dev", str(DEV),
+                "-o", str(tmp_path / f"out{index}"), "--strategy", "multiworker", *options]  # fmt: skip
+        task = {"type": "worker", "index": index}
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": task})}
+        processes.append(subprocess.Popen(args, env=env, **streams(index)))
+    return processes
+
+
 @SLOW
 def test_two_workers_on_localhost_train_one_model(tmp_path):
     """`postagger train --strategy multiworker` as two processes with a two-task TF_CONFIG:
     both finish; the chief (worker 0) alone trains the segmenter and the subword
     pretraining and writes the model, which tags and records two replicas; the other
     worker writes nothing and ends on the same dev score (the replicas stayed in step)."""
-    import os
     import random
 
     from postagger import Tagger
@@ -97,18 +116,10 @@ def test_two_workers_on_localhost_train_one_model(tmp_path):
     vectors = tmp_path / "toy.vec"
     rows = [f"{w} " + " ".join(f"{rng.gauss(0, 1):.3f}" for _ in range(8)) for w in words]
     vectors.write_text(f"{len(rows)} 8\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
-    tiny = ["--char-dim", "8", "--char-filters", "16", "--lstm-units", "16", "--lstm-layers", "1",
-            "--learning-rate", "0.01", "--batch-size", "8", "--epochs", "4", "--patience", "0"]  # fmt: skip
-    processes = []
-    for index in (0, 1):
-        args = [sys.executable, "-m", "postagger", "train", str(TRAIN), "--dev", str(DEV),
-                "-o", str(tmp_path / f"out{index}"), "--strategy", "multiworker",
-                "--vectors", str(vectors), "--subword-pretraining", *tiny]  # fmt: skip
-        task = {"type": "worker", "index": index}
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": task})}
-        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-        processes.append(subprocess.Popen(args, env=env, **pipes))
+    options = [*TINY_NETWORK, "--learning-rate", "0.01", "--batch-size", "8", "--epochs", "4",
+               "--patience", "0", "--vectors", str(vectors), "--subword-pretraining"]  # fmt: skip
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    processes = _start_two_workers(tmp_path, options, lambda index: pipes)
     try:
         outputs = [p.communicate(timeout=600) for p in processes]
     finally:
@@ -130,21 +141,14 @@ def test_two_workers_on_localhost_train_one_model(tmp_path):
 def test_a_worker_whose_chief_dies_stops_with_one_message(tmp_path):
     """The chief killed while both train: the other worker does not hang; it ends with one
     line naming the cause, exit 2, no Python traceback, nothing left in its directory."""
-    import os
     import signal
     import time
 
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
-    tiny = ["--char-dim", "8", "--char-filters", "16", "--lstm-units", "16", "--lstm-layers", "1",
-            "--epochs", "200", "--patience", "0", "--no-segmenter"]  # fmt: skip
-    processes, logs = [], []
-    for index in (0, 1):
-        args = [sys.executable, "-m", "postagger", "train", str(TRAIN), "--dev", str(DEV),
-                "-o", str(tmp_path / f"out{index}"), "--strategy", "multiworker", *tiny]  # fmt: skip
-        task = {"type": "worker", "index": index}
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": task})}
-        logs.append(open(tmp_path / f"worker{index}.log", "w+"))
-        processes.append(subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=logs[-1]))
+    logs = [open(tmp_path / f"worker{index}.log", "w+") for index in (0, 1)]
+    options = [*TINY_NETWORK, "--epochs", "200", "--patience", "0", "--no-segmenter"]
+    processes = _start_two_workers(
+        tmp_path, options, lambda index: {"stdout": subprocess.DEVNULL, "stderr": logs[index]}
+    )
     try:
         deadline = time.monotonic() + 300
         while "epoch   2" not in (tmp_path / "worker1.log").read_text():  # both are training
