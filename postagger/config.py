@@ -32,6 +32,7 @@ ABSENT_MEANS = {
     "feats_heads": "whole",
     "aux_weight": 1.0,
     "average_epochs": 0.0,
+    "extend_neighbours": 0,
 }
 
 
@@ -167,6 +168,13 @@ class ModelConfig:
     )
     extend_vocab: int = setting(
         0, "Add up to N frequent pretrained words missing from the training data.", "vectors", at_least=0
+    )
+    extend_neighbours: int = setting(
+        5,
+        "Move each word added by --extend-vocab as fine-tuning moved its N nearest training "
+        "words (0: keep its pretrained row).",
+        "vectors",
+        at_least=0,
     )
     dual_embeddings: bool = setting(
         False,

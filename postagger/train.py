@@ -152,10 +152,10 @@ def train(
     config = config.with_batch_size_for(len(train_bank.sentences))
     vocab = _vocabulary(vocab, config, train_bank).with_combinations(train_bank.sentences)
     provenance = _provenance(train_paths, train_bank, dev_bank, config.seed, command)
-    embeddings = char_weights = None
+    embeddings = char_weights = anchors = None
     if vectors is not None:
         started = _start_from_vectors(vectors, config, vocab, provenance, notify, pretrain=chief)
-        config, vocab, embeddings, char_weights = started
+        config, vocab, embeddings, char_weights, anchors = started
     trained = _segmenter(segmenter if chief else None, train_bank, dev_bank, notify)
     paths = {"train": _absolute(train_paths), "dev": _absolute(dev_paths), "test": _absolute(test_paths)}
     target = Path(output) if chief else Path(tempfile.mkdtemp(prefix="postagger-worker-"))  # removed
@@ -165,7 +165,7 @@ def train(
                 output=target, info=ModelInfo(target, config, vocab, learn_rules(train_bank.sentences)),
                 train_bank=train_bank, dev_bank=dev_bank, data_paths=paths, provenance=provenance,
                 strategy=strategy, logdir=logdir if chief else None, progress=notify, embeddings=embeddings,
-                segmenter=trained, char_weights=char_weights,
+                segmenter=trained, char_weights=char_weights, anchors=anchors,
             ).fit()  # fmt: skip
     finally:
         if not chief:
@@ -213,10 +213,11 @@ def _vocabulary(vocab: Vocabulary | None, config: ModelConfig, bank: Treebank) -
 def _start_from_vectors(
     vectors, config: ModelConfig, vocab: Vocabulary, provenance: dict, notify, pretrain: bool = True
 ):
-    """(config, vocabulary, embedding matrix, character encoder weights or None) from
-    pretrained vectors: the embeddings aligned with them, and with --subword-pretraining
-    (and `pretrain`) the character encoder pretrained on them (`postagger.mimick`); their
-    fingerprint and coverage go into the provenance and to the progress callback."""
+    """(config, vocabulary, embedding matrix, character encoder weights or None, ids of the
+    training words that start from a pretrained row) from pretrained vectors: the embeddings
+    aligned with them, and with --subword-pretraining (and `pretrain`) the character encoder
+    pretrained on them (`postagger.mimick`); their fingerprint and coverage go into the
+    provenance and to the progress callback."""
     from postagger.vectors import align, fingerprint
 
     alignment = align(vocab, vectors, config.extend_vocab, config.seed)
@@ -228,7 +229,7 @@ def _start_from_vectors(
         from postagger.mimick import pretrain_char_encoder
 
         char_weights = pretrain_char_encoder(config, alignment.vocab, vectors, notify)
-    return config, alignment.vocab, alignment.matrix, char_weights
+    return config, alignment.vocab, alignment.matrix, char_weights, alignment.anchors
 
 
 def resume(
@@ -311,10 +312,12 @@ class Trainer:
         embeddings: np.ndarray | None = None,
         segmenter: TrainedSegmenter | None = None,
         char_weights: dict | None = None,
+        anchors: np.ndarray | None = None,
     ):
         """`info` holds the config, vocabularies and tokenizer rules to train with (its
-        path is `output`); `embeddings` the pretrained word embedding matrix, if any;
-        `segmenter` a trained segmenter saved with every model."""
+        path is `output`); `embeddings` the pretrained word embedding matrix, if any, and
+        `anchors` the ids of its rows that came from the vectors (for
+        `config.extend_neighbours`); `segmenter` a trained segmenter saved with every model."""
         tf, self.keras = load_tensorflow()
         from postagger.batching import encode_sentence, keep_probabilities, length_groups
         from postagger.engines import keras_tagger_network
@@ -352,6 +355,9 @@ class Trainer:
             self.step = replica_step(self.model, distribution)
         self.averaged = AveragedWeights(self.model, self.keras) if config.average_epochs > 0 else None
         self.export = build_model(config, vocab)  # uncompiled twin: saved without optimizer state
+        self.anchors = {}  # training words with a pretrained row: ids and starting rows
+        if anchors is not None and embeddings is not None:
+            self.anchors = {"anchor_ids": anchors, "anchor_rows": embeddings[anchors]}
         self.best, self.history, self.first_epoch = {"dev": -1.0, "epoch": 0}, [], 1
         self.board = _summary_writer(tf, logdir) if logdir is not None else None
         self.logdir = logdir
@@ -370,6 +376,7 @@ class Trainer:
             variable.assign(arrays[f"model_{i}"])
         for i, variable in enumerate(self.model.optimizer.variables):
             variable.assign(arrays[f"optimizer_{i}"])
+        self.anchors = {name: arrays[name] for name in ("anchor_ids", "anchor_rows") if name in arrays}
         self.rng.bit_generator.state = state["rng"]
         self.best, self.history = state["best"], state["history"]
         self.first_epoch, self.seconds_before = state["epoch"] + 1, state["seconds"]
@@ -433,11 +440,9 @@ class Trainer:
         model directory (which no longer holds the training state). They are computed by the
         engine that tags by default, so that `postagger evaluate` finds the same figures."""
         from postagger.engines import array_tagger_network, best_array_engine
-        from postagger.model import weight_arrays
         from postagger.modeldir import as_loaded, stored_weights
 
-        # as the saved model has them
-        arrays = as_loaded(stored_weights(weight_arrays(self.export), self.config))
+        arrays = as_loaded(stored_weights(self._exported(), self.config))  # as the saved model has them
         network = array_tagger_network(
             self.info, arrays, best_array_engine(), self.output, stored_graph=False
         )
@@ -492,13 +497,35 @@ class Trainer:
             f"`postagger train --resume {self.output}` continues"
         )
 
-    def _save_model(self, metrics: dict, epochs_run: int, best_epoch: int) -> None:
+    def _exported(self) -> dict:
+        """The best weights as the model directory keeps them: with `extend_neighbours`, the
+        rows `--extend-vocab` added moved as fine-tuning moved their neighbours
+        (`postagger.vectors.follow_neighbours`)."""
         from postagger.model import weight_arrays
+        from postagger.modeldir import as_loaded, stored_weights
+        from postagger.vectors import follow_neighbours
+
+        arrays = weight_arrays(self.export)
+        name, added = "word_embedding/0", len(self.vocab.words) - self.vocab.trained_words()
+        config = self.config
+        moved = not (config.dual_embeddings or config.freeze_embeddings)  # else nothing to follow
+        if not (self.anchors and added and config.extend_neighbours and moved):
+            return arrays
+        # the trained rows as stored (float16: the same values when --resume read them back)
+        # and the added rows as training left them: their pretrained values (no gradient
+        # reaches them), also when the best weights were read back from a moved model
+        matrix = np.array(as_loaded(stored_weights({name: arrays[name]}, config))[name])
+        matrix[-added:] = np.asarray(self.model.get_layer("word_embedding").embeddings)[-added:]
+        ids, rows = self.anchors["anchor_ids"], self.anchors["anchor_rows"]
+        arrays[name] = follow_neighbours(matrix, ids, rows, added, self.config.extend_neighbours)
+        return arrays
+
+    def _save_model(self, metrics: dict, epochs_run: int, best_epoch: int) -> None:
         from postagger.modeldir import save_model_dir
 
         self.provenance["trained"] = _training_record(self.elapsed(), epochs_run, best_epoch)
         info = self.info
-        arrays = weight_arrays(self.export)
+        arrays = self._exported()
         save_model_dir(
             self.output, arrays, info.config, info.vocab, info.rules, metrics, self.provenance, self.segmenter
         )
@@ -511,6 +538,7 @@ class Trainer:
         model = self.model
         arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
         arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+        arrays.update(self.anchors)
         with atomic_output(self.output / STATE_ARRAYS, binary=True) as stream:
             np.savez(stream, **arrays)
         state = {

@@ -278,11 +278,14 @@ def wanted_words(vocab: Vocabulary) -> set[str]:
 
 @dataclass
 class Alignment:
-    """An embedding matrix for a vocabulary (possibly extended), and how it was filled."""
+    """An embedding matrix for a vocabulary (possibly extended), and how it was filled:
+    `anchors` are the ids of the training words whose row came from the vectors (exact or
+    lower-cased form, not subword or random)."""
 
     vocab: Vocabulary
     matrix: np.ndarray
     coverage: dict
+    anchors: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def align(vocab: Vocabulary, path: str | Path, extend_vocab: int = 0, seed: int = 1) -> Alignment:
@@ -305,6 +308,7 @@ def align(vocab: Vocabulary, path: str | Path, extend_vocab: int = 0, seed: int 
     matrix = rng.normal(0.0, scale, size=(len(vocab.words), table.dim)).astype(np.float32)
     matrix[PAD_ID] = 0.0  # the unknown word (UNK_ID) keeps its random row
     kinds = {"exact": [], "lower": [], "subword": [], "missing": []}
+    anchors = []
     for i, form in enumerate(vocab.words.items[2 : len(forms) + 2], 2):
         if form in table.rows:
             matrix[i], kind = table.rows[form], "exact"
@@ -315,6 +319,8 @@ def align(vocab: Vocabulary, path: str | Path, extend_vocab: int = 0, seed: int 
         else:
             kind = "missing"
         kinds[kind].append(form)
+        if kind in ("exact", "lower"):
+            anchors.append(i)
     for i, (_, vector) in enumerate(added, len(forms) + 2):
         matrix[i] = vector
     total_tokens = sum(vocab.word_counts.get(f, 0) for f in forms) or 1
@@ -326,7 +332,38 @@ def align(vocab: Vocabulary, path: str | Path, extend_vocab: int = 0, seed: int 
         "added_words": len(added),
         "scale": scale,
     }
-    return Alignment(vocab, matrix, coverage)
+    return Alignment(vocab, matrix, coverage, np.array(anchors, np.int64))
+
+
+def follow_neighbours(
+    matrix: np.ndarray, anchors: np.ndarray, started: np.ndarray, added: int, k: int
+) -> np.ndarray:
+    """The fine-tuned embedding `matrix` with its last `added` rows (the `--extend-vocab`
+    words, which training never updates) moved as fine-tuning moved their neighbours.
+
+    Fine-tuning moves the training words' rows away from the pretrained space; the added rows
+    stay in it, so a word unseen in training but known to the vectors lands where the tagger
+    no longer looks. Each added row is shifted by the mean displacement (trained row minus
+    `started`, its pretrained row) of its `k` nearest `anchors` (training words that started
+    from a pretrained row; cosine in the pretrained space), weighted by their similarity —
+    a local version of mapping pretrained rows into the task-trained space (Madhyastha et al.
+    2016). Returns a new matrix; `matrix` is left as it is.
+    """
+    out = np.array(matrix, np.float32)
+    if not added or not k or not len(anchors):
+        return out
+    k = min(k, len(anchors))
+    rows = out[len(out) - added :]  # still the pretrained values
+    displacement = out[anchors] - started
+    unit = started / np.maximum(np.linalg.norm(started, axis=1, keepdims=True), 1e-12)
+    for lo in range(0, added, 4096):
+        block = rows[lo : lo + 4096]
+        similar = (block / np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)) @ unit.T
+        nearest = np.argpartition(-similar, k - 1, axis=1)[:, :k]
+        weight = np.maximum(np.take_along_axis(similar, nearest, 1), 0.0) + 1e-6
+        shift = np.einsum("nk,nkd->nd", weight, displacement[nearest]) / weight.sum(1, keepdims=True)
+        rows[lo : lo + 4096] = block + shift
+    return out
 
 
 def fingerprint(path: str | Path) -> dict:

@@ -125,6 +125,45 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path, a
         resume(tmp_path / "resumed")
 
 
+def test_added_words_follow_fine_tuning_once_also_after_a_resume(tmp_path, monkeypatch):
+    """--extend-vocab rows move with their nearest training words in the saved model (once:
+    a resumed run that keeps an earlier best epoch must not move them again)."""
+    from postagger.train import Trainer, resume
+    from postagger.vectors import align, follow_neighbours
+    from postagger.vocab import build_vocabulary
+
+    data = first_sentences(tmp_path, 12)
+    rng = np.random.default_rng(0)
+    words = sorted({w.lower() for s in read_treebank([data]) for w in s.forms})
+    rows = [f"{w} " + " ".join(f"{v:.3f}" for v in rng.normal(0, 1, 8)) for w in [*words, "zebra", "quokka"]]
+    vectors = write(tmp_path / "toy.vec", "\n".join(rows) + "\n")
+    # the best epoch is the first (dev scores that only fall), so the run ends on the weights
+    # saved at epoch 1, read back from disk after the resume
+    monkeypatch.setattr(Trainer, "score_dev", lambda self: {"upos": 1.0 / (len(self.history) + 1)})
+    config = ModelConfig(**{**TINY, "epochs": 3, "extend_vocab": 2, "extend_neighbours": 2})
+    train([data], [data], tmp_path / "straight", config, vectors=vectors, segmenter=None)
+
+    def stop_at_epoch_three(event, info):
+        if event == "epoch_start" and info["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted):
+        train([data], [data], tmp_path / "resumed", config, vectors=vectors, progress=stop_at_epoch_three,
+              segmenter=None)  # fmt: skip
+    resume(tmp_path / "resumed")
+    straight, resumed = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
+    np.testing.assert_array_equal(straight["word_embedding/0"], resumed["word_embedding/0"])
+
+    start = align(build_vocabulary(read_treebank([data]), ("upos",)), vectors, extend_vocab=2)
+    saved = straight["word_embedding/0"]
+    assert start.vocab.words.items[-2:] == ["zebra", "quokka"]
+    expected = saved.copy()
+    expected[-2:] = start.matrix[-2:]
+    expected = follow_neighbours(expected, start.anchors, start.matrix[start.anchors], 2, k=2)
+    np.testing.assert_allclose(saved[-2:], expected[-2:], atol=2e-3)  # float16 storage
+    assert np.abs(saved[-2:] - start.matrix[-2:]).max() > 0.01  # they did move
+
+
 def toy_language(rng, n_sentences: int, stems: list[str]) -> str:
     """Sentences of a made-up language whose part of speech shows only in the suffix:
     nouns end in -ak, verbs in -iso, adjectives in -um; word order is free."""

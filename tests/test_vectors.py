@@ -254,3 +254,33 @@ def test_the_glove_package_becomes_a_glove_text_file_with_its_source(tmp_path, m
     with pytest.raises(PostaggerError, match="white space"):
         convert(data, tmp_path / "bad.txt")
     assert not (tmp_path / "bad.txt").exists()
+
+
+def test_added_words_follow_their_nearest_training_words():
+    from postagger.vectors import follow_neighbours
+
+    # rows 2-5: training words in two groups that fine-tuning moved apart; rows 6-7: added
+    started = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], np.float32)
+    moves = np.array([[0, 2], [0, 2], [-3, 0], [-3, 0]], np.float32)
+    added = np.array([[2, 0.1], [0.2, 3]], np.float32)  # near the first group, near the second
+    matrix = np.vstack([np.zeros((2, 2)), started + moves, added]).astype(np.float32)
+    anchors = np.arange(2, 6)
+    before = matrix.copy()
+    for k in (1, 2):
+        out = follow_neighbours(matrix, anchors, started, added=2, k=k)
+        np.testing.assert_allclose(out[6], [2, 2.1], atol=1e-5)  # moved with the first group
+        np.testing.assert_allclose(out[7], [-2.8, 3], atol=1e-5)
+        np.testing.assert_array_equal(out[:6], matrix[:6])  # training rows stay as trained
+    np.testing.assert_array_equal(matrix, before)  # the input is not changed
+    # with all four neighbours: the moves weighted by similarity
+    out = follow_neighbours(matrix, anchors, started, added=2, k=4)
+    assert 0 < out[6][1] - 0.1 < 2 and -3 < out[6][0] - 2 < 0
+    np.testing.assert_array_equal(follow_neighbours(matrix, anchors, started, added=2, k=0), matrix)
+    np.testing.assert_array_equal(follow_neighbours(matrix, anchors[:0], started[:0], added=2, k=2), matrix)
+
+
+def test_anchors_are_the_training_words_with_a_pretrained_row(tmp_path):
+    vocab = toy_vocab(tmp_path)
+    result = align(vocab, write(tmp_path / "v.vec", VEC), extend_vocab=2)
+    ids = result.vocab.words.ids
+    assert sorted(result.anchors) == sorted([ids["The"], ids["cat"], ids["Paris"]])  # not "sat", not added
