@@ -58,6 +58,9 @@ class SegmenterInfo:
     scores: dict = field(default_factory=dict)  # dev scores
     provenance: dict = field(default_factory=dict)
     graph_sha256: str | None = None  # of segmenter.onnx, when the directory has it
+    # character → the cuts its training text makes around it between letters or digits
+    # (`postagger.segmentation.InfixSplits`); absent in directories written before it
+    infix: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = {
@@ -70,16 +73,23 @@ class SegmenterInfo:
         }
         if self.graph_sha256 is not None:
             data["onnx_sha256"] = self.graph_sha256
+        if self.infix:
+            data["infix"] = {char: list(cuts) for char, cuts in self.infix.items()}
         return data
 
     @classmethod
     def from_json(cls, data: dict, path: Path) -> SegmenterInfo:
+        from postagger.segmentation import INFIX_CUTS
+
         if data.get("format") != SEGMENTER_FORMAT:
             raise ModelError(f"segmenter format {data.get('format')!r} is not supported", path)
         try:
             chars, threshold = [str(c) for c in data["chars"]], float(data["threshold"])
             config = SegmenterConfig.from_json(data["config"], path)
             graph = data.get("onnx_sha256")
+            infix = {str(char): tuple(str(c) for c in cuts) for char, cuts in data.get("infix", {}).items()}
+            if any(len(char) != 1 or not set(cuts) <= set(INFIX_CUTS) for char, cuts in infix.items()):
+                raise ValueError(f"infix cuts must be one character each and of {', '.join(INFIX_CUTS)}")
             return cls(
                 config,
                 chars,
@@ -87,8 +97,9 @@ class SegmenterInfo:
                 dict(data.get("scores", {})),
                 dict(data.get("provenance", {})),
                 None if graph is None else str(graph),
+                infix,
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ModelError(f"damaged ({type(err).__name__}: {err})", path) from None
 
 

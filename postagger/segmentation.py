@@ -9,7 +9,10 @@ Tagging reads the network's labels back: a token ends at a predicted end or at w
 space, a sentence at a predicted end; a token with predicted word ends is a multiword
 token of those words; any other token is expanded as the treebank's rules say
 (`Tokenizer.expand`: its dictionary, "del" = "de" + "el", and clitics it writes with their
-host), or is one word.
+host), or is one word. A character between two letters or digits is split around as the
+treebank splits around it (`InfixSplits`): the network decides each side of it alone, and
+a one-sided cut the treebank never makes ("mis-matches" → "mis" "-matches") is replaced by
+the more probable of the cuts it does make.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +36,8 @@ CATEGORIES = (
     "Lu Ll Lt Lm Lo Mn Mc Me Nd Nl No Pc Pd Ps Pe Pi Pf Po Sm Sc Sk So Zs Zl Zp Cc Cf Cs Co Cn".split()
 )
 CATEGORY_IDS = {name: i for i, name in enumerate(CATEGORIES, 2)}  # 0: padding, 1: unknown
+#: the category ids of letters, marks and digits: the characters an infix sits between
+WORD_CATEGORY_IDS = np.array([i for name, i in CATEGORY_IDS.items() if name[0] in "LMN"], np.int32)
 
 
 @dataclass
@@ -90,6 +95,78 @@ def sentence_text_and_ends(sentence: Sentence) -> tuple[str, list[SurfaceToken],
         text = "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
         ends = token_ends(text, [t.form for t in tokens])
     return text, tokens, ends
+
+
+#: the cuts around an infix character: (a token ends before it, a token ends after it)
+INFIX_CUTS = {"none": (False, False), "both": (True, True), "before": (True, False), "after": (False, True)}
+#: a cut is allowed around a character when the training text makes it for at least this
+#: share of the character's infix occurrences; characters met fewer times are left alone
+INFIX_SHARE, INFIX_MIN = 0.01, 20
+
+
+@dataclass
+class InfixSplits:
+    """How a treebank cuts around a character that sits between two letters or digits with
+    no space ("e-mail", "2-3", "U.S", "and/or"): for each character met often enough there,
+    the cuts (`INFIX_CUTS`) its training text makes. EWT, for one, cuts a hyphen on both
+    sides or neither, never on one side, while the network decides each side alone."""
+
+    allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def learn(cls, paragraphs: Iterable[Paragraph]) -> InfixSplits:
+        counts: dict[str, Counter] = {}
+        names = {cut: name for name, cut in INFIX_CUTS.items()}
+        for paragraph in paragraphs:
+            text, ends = paragraph.text, np.isin(paragraph.labels, (TOKEN_END, SENTENCE_END))
+            word = np.array([unicodedata.category(c)[0] in "LMN" for c in text], bool)
+            for i in _infixes(word, np.array([c.isspace() for c in text], bool)):
+                counts.setdefault(text[i], Counter())[names[bool(ends[i - 1]), bool(ends[i])]] += 1
+        return cls({
+            char: tuple(sorted(cut for cut, n in found.items() if n >= INFIX_SHARE * sum(found.values())))
+            for char, found in sorted(counts.items())
+            if sum(found.values()) >= INFIX_MIN
+        })  # fmt: skip
+
+    def apply(self, paragraphs: list[str], encoded: Encoded, decisions: Decisions, end: np.ndarray) -> int:
+        """Replace, in `decisions` (for the paragraphs' characters one after another,
+        `encoded`; in place), each cut around an infix that the treebank does not make by the
+        allowed one that `end` (each character's probability of ending a token) makes most
+        probable. How many were replaced."""
+        if not self.allowed:
+            return 0
+        text, edges = "".join(paragraphs), np.zeros(len(encoded.chars) + 1, bool)
+        edges[np.cumsum([0] + [len(p) for p in paragraphs])] = True
+        replaced = 0
+        for i in _infixes(np.isin(encoded.categories, WORD_CATEGORY_IDS), encoded.space, edges):
+            allowed = self.allowed.get(text[i])
+            cut = (bool(decisions.token_end[i - 1]), bool(decisions.token_end[i]))
+            if not allowed or cut in (INFIX_CUTS[name] for name in allowed):
+                continue
+            likely = {name: _likelihood(INFIX_CUTS[name], end[i - 1], end[i]) for name in allowed}
+            for at, ends in zip((i - 1, i), INFIX_CUTS[max(likely, key=likely.__getitem__)]):
+                decisions.token_end[at] = ends
+                decisions.sentence_end[at] &= ends
+            replaced += 1
+        return replaced
+
+
+def _likelihood(cut: tuple[bool, bool], before: float, after: float) -> float:
+    """The probability of a cut around an infix, given that of a token ending before it and
+    after it (the two taken as independent)."""
+    return float((before if cut[0] else 1 - before) * (after if cut[1] else 1 - after))
+
+
+def _infixes(word: np.ndarray, space: np.ndarray, edges: np.ndarray | None = None) -> list[int]:
+    """Positions of the characters that are neither letters, marks, digits (`word`) nor
+    white space (`space`) and sit between two letters, marks or digits of the same paragraph
+    (`edges`, one longer than the text: True where a paragraph starts or ends)."""
+    if len(word) < 3:
+        return []
+    inner = ~word[1:-1] & ~space[1:-1] & word[:-2] & word[2:]
+    if edges is not None:
+        inner &= ~edges[1:-2] & ~edges[2:-1]
+    return (np.flatnonzero(inner) + 1).tolist()
 
 
 @dataclass
@@ -165,6 +242,7 @@ class Segmenter:
         self.network, self.threshold, self.radius = network, info.threshold, info.config.radius
         self.vocab = CharacterVocabulary(info.chars)
         self.rules = Tokenizer(rules)  # the treebank's multiword tokens where the network sees none
+        self.infix = InfixSplits(dict(info.infix))
         self._kept: dict[tuple[str, bool], Token] = {}  # see _tokens
 
     def sentences(self, text: str) -> list[list[Token]]:
@@ -177,10 +255,13 @@ class Segmenter:
         encoded = self.vocab.encode("".join(paragraphs))  # one lookup for all
         n = len(encoded.chars)
         decisions = Decisions(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
+        end = np.zeros(n, np.float32)  # each character's probability of ending a token
         for where, probs in self._batches(paragraphs, encoded):  # decided batch by batch: less memory
             decided = self.decide(probs)
             for name in ("token_end", "sentence_end", "word_end"):
                 getattr(decisions, name)[where] = getattr(decided, name)
+            end[where] = probs[:, TOKEN_END] + probs[:, SENTENCE_END]
+        self.infix.apply(paragraphs, encoded, decisions, end)
         spans = cut(paragraphs, decisions, encoded.space)
         return [self._tokens(text, sentences) for text, sentences in zip(paragraphs, spans)]
 
@@ -250,15 +331,23 @@ class Segmenter:
             sentences.append(tokens)
         return sentences
 
-    def decide(self, probs: np.ndarray, threshold: float | None = None) -> Decisions:
+    def decide(
+        self, probs: np.ndarray, threshold: float | None = None, paragraphs: list[str] | None = None
+    ) -> Decisions:
         """Which characters end a token, a sentence, a word inside a token. A sentence
         ends where its probability passes the threshold (chosen on dev), a token also where
         a token or sentence end is more likely than not, a word inside a token where that is
-        more likely than anything else."""
+        more likely than anything else. With the `paragraphs` whose characters `probs` are
+        (all of them), cuts around infixes are then made as the treebank makes them
+        (`InfixSplits`)."""
         sentence_end = probs[:, SENTENCE_END] > (self.threshold if threshold is None else threshold)
-        token_end = sentence_end | (probs[:, TOKEN_END] + probs[:, SENTENCE_END] > 0.5)
+        end = probs[:, TOKEN_END] + probs[:, SENTENCE_END]
+        token_end = sentence_end | (end > 0.5)
         word_end = ~token_end & (probs.argmax(-1) == WORD_END)
-        return Decisions(token_end, sentence_end, word_end)
+        decisions = Decisions(token_end, sentence_end, word_end)
+        if paragraphs is not None:
+            self.infix.apply(paragraphs, self.vocab.encode("".join(paragraphs)), decisions, end)
+        return decisions
 
 
 @dataclass

@@ -23,6 +23,7 @@ from postagger.modeldir import SegmenterInfo, TrainedSegmenter
 from postagger.segmentation import (
     CATEGORIES,
     CharacterVocabulary,
+    InfixSplits,
     Paragraph,
     Segmenter,
     labelled_decisions,
@@ -55,6 +56,7 @@ def train_segmenter(
     if not train_paragraphs or not dev_paragraphs:
         raise PostaggerError("the segmenter needs training and dev text")
     vocab = CharacterVocabulary.build(train_paragraphs, config.min_char_count)
+    infix = InfixSplits.learn(train_paragraphs).allowed
     keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model = build_segmenter(config, len(vocab.chars) + 2, len(CATEGORIES) + 2)
@@ -68,7 +70,7 @@ def train_segmenter(
         loss = _epoch(
             model, training_rows(train_paragraphs, vocab, config.window, rng), config, epoch, notify
         )
-        info = SegmenterInfo(config, vocab.chars, 0.5)
+        info = SegmenterInfo(config, vocab.chars, 0.5, infix=infix)
         scores, threshold = dev_scores(Segmenter(KerasEngine(model), info, TokenizerRules()), dev_paragraphs)
         improved = best is None or sum(scores.values()) > sum(best[0].values())
         if improved:
@@ -78,7 +80,8 @@ def train_segmenter(
     trained = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "seconds": round(time.monotonic() - started, 1), "best_epoch": best_epoch}  # fmt: skip
     provenance = {"data": files or {}, "trained": trained}
-    return TrainedSegmenter(SegmenterInfo(config, vocab.chars, threshold, scores, provenance), weights)
+    info = SegmenterInfo(config, vocab.chars, threshold, scores, provenance, infix=infix)
+    return TrainedSegmenter(info, weights)
 
 
 def training_rows(
@@ -126,7 +129,7 @@ def dev_scores(segmenter: Segmenter, paragraphs: list[Paragraph]) -> tuple[dict[
     probabilities = segmenter.probabilities(texts)
     best = None
     for threshold in THRESHOLDS:
-        found = span_sets(texts, segmenter.decide(probabilities, threshold))
+        found = span_sets(texts, segmenter.decide(probabilities, threshold, texts))
         scores = {unit: _f1(gold[unit], found[unit]) for unit in ("tokens", "sentences", "words")}
         if best is None or sum(scores.values()) > sum(best[0].values()):
             best = (scores, threshold)

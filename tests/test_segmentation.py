@@ -146,3 +146,66 @@ def test_sentences_without_punctuation_are_cut_to_a_bounded_length(tiny_tagger, 
     text = "word " * 50
     sentences = tiny_tagger.tag_text(text)
     assert all(len(s.spans) <= 7 for s in sentences) and sum(len(s.words) for s in sentences) == 50
+
+
+def infix_paragraph(text: str, ends: list[int]) -> segmentation.Paragraph:
+    labels = np.zeros(len(text), np.int8)
+    labels[ends] = TOKEN_END
+    labels[-1] = SENTENCE_END
+    return segmentation.Paragraph(text, labels)
+
+
+def test_infix_splits_are_learnt_per_character_from_the_training_text():
+    # "a-b" cut on both sides 30 times, kept whole 20 times, cut on one side once (2% of 51);
+    # "x/y" 19 times only: too few to judge; "c.d" across paragraphs never counts
+    paragraphs = [infix_paragraph("a-b", [0, 1]) for _ in range(30)]
+    paragraphs += [infix_paragraph("a-b", []) for _ in range(20)] + [infix_paragraph("a-b", [0])]
+    paragraphs += [infix_paragraph("x/y", []) for _ in range(19)]
+    paragraphs += [infix_paragraph("word. c", [3]), infix_paragraph("d", [])] * 30
+    assert segmentation.InfixSplits.learn(paragraphs).allowed == {"-": ("before", "both", "none")}
+    paragraphs += [infix_paragraph("a-b", [0, 1]) for _ in range(100)]  # 151: one-sided now 0.7%
+    allowed = segmentation.InfixSplits.learn(paragraphs).allowed
+    assert allowed == {"-": ("both", "none")}
+
+
+def test_a_one_sided_cut_the_treebank_never_makes_becomes_the_likelier_allowed_one():
+    splits = segmentation.InfixSplits({"-": ("both", "none"), "'": ("none",)})
+    paragraphs = ["mis-matches ok", "it's 12-3", "x", "-y"]
+    text = "".join(paragraphs)
+    mis, its, twelve, edge = text.index("s-"), text.index("t'"), text.index("2-"), text.index("x-")
+    decisions = segmentation.Decisions(*(np.zeros(len(text), bool) for _ in range(3)))
+    end = np.full(len(text), 0.1, np.float32)  # each character's probability of ending a token
+    for at, p in ((mis, 0.9), (twelve, 0.6)):  # "mis" | "-matches", "12" | "-3": cut before "-" only
+        decisions.token_end[at], end[at] = True, p
+    decisions.sentence_end[mis] = True
+    end[mis + 1], end[twelve + 1] = 0.45, 0.2
+    decisions.token_end[its : its + 2] = True  # "it" | "'" | "s": both sides, not allowed for "'"
+    end[its : its + 2] = 0.6
+    decisions.token_end[edge] = True  # "x" ends its paragraph: the next one's "-" is no infix
+    vocab = segmentation.CharacterVocabulary(sorted(set(text)))
+    assert splits.apply(paragraphs, vocab.encode(text), decisions, end) == 3
+    cuts = decisions.token_end
+    assert cuts[mis] and cuts[mis + 1]  # 0.9·0.45 > 0.1·0.55: cut on both sides
+    assert not cuts[twelve] and not cuts[twelve + 1]  # 0.6·0.2 < 0.4·0.8: kept whole
+    assert not cuts[its] and not cuts[its + 1] and cuts[edge] and not cuts[edge + 1]
+    assert decisions.sentence_end[mis]  # still a token end: the sentence end stays
+    decisions.token_end[twelve], decisions.sentence_end[twelve] = True, True
+    splits.apply(paragraphs, vocab.encode(text), decisions, end)
+    assert not decisions.sentence_end[twelve]  # no sentence ends inside a token
+
+
+def test_infix_splits_are_stored_with_the_segmenter(tmp_path):
+    import json
+
+    from postagger.config import SegmenterConfig
+    from postagger.errors import ModelError
+    from postagger.modeldir import SegmenterInfo
+
+    info = SegmenterInfo(SegmenterConfig(), ["a"], 0.5, infix={"-": ("both", "none")})
+    data = json.loads(json.dumps(info.to_json()))
+    assert SegmenterInfo.from_json(data, tmp_path).infix == {"-": ("both", "none")}
+    del data["infix"]  # a directory from before: no constraint
+    assert SegmenterInfo.from_json(data, tmp_path).infix == {}
+    for bad in ({"-": ["sideways"]}, {"ab": ["none"]}, ["-"]):
+        with pytest.raises(ModelError, match="damaged"):
+            SegmenterInfo.from_json({**data, "infix": bad}, tmp_path)
