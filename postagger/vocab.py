@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from postagger.conllu_io import Sentence, column_gaps, is_missing, join_feats, split_feats
@@ -20,7 +20,10 @@ PAD_ID = 0
 UNK_ID = 1
 BOW_ID = 2
 EOW_ID = 3
-VOCAB_FORMAT = 2  # 2: one tag table per output head (1: one column, read still)
+#: 3: the words pretrained vectors added (--extend-vocab) as one string, "added_words";
+#: 2: one tag table per output head; 1: one column. All are read; a vocabulary is written
+#: in the lowest format that holds it
+VOCAB_FORMAT = 3
 ABSENT = "_"  # the value of a feature head for a word without that feature
 FEATURE_HEAD = "feats:"  # "feats:Case" is the head predicting the Case feature
 
@@ -28,21 +31,42 @@ FEATURE_HEAD = "feats:"  # "feats:Case" is the head predicting the Case feature
 @dataclass
 class Index:
     """A string ↔ id table; ids 0 and 1 are padding and unknown (tags: padding only;
-    characters also have 2 and 3 for the word boundaries)."""
+    characters also have 2 and 3 for the word boundaries).
+
+    With `eager`, only the first `eager` items are indexed at once and the others when an
+    item is first not found among them: a word index holds the training words first and
+    may hold a hundred thousand words from pretrained vectors after them, which a short
+    text of known words never needs (indexing them is most of a cold start's vocabulary
+    time)."""
 
     items: list[str]
+    eager: int | None = field(default=None, compare=False)
 
     def __post_init__(self):
-        self.ids = dict(zip(self.items, range(len(self.items))))
+        n = len(self.items) if self.eager is None else min(self.eager, len(self.items))
+        self._ids = dict(zip(self.items[:n], range(n)))
+        self._indexed = n
+
+    @property
+    def ids(self) -> dict[str, int]:
+        """Every item's id."""
+        if self._indexed < len(self.items):
+            n = self._indexed
+            self._ids.update(zip(self.items[n:], range(n, len(self.items))))
+            self._indexed = len(self.items)
+        return self._ids
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __contains__(self, item: str) -> bool:
-        return item in self.ids
+        return self.get(item, -1) >= 0
 
     def get(self, item: str, default: int = UNK_ID) -> int:
-        return self.ids.get(item, default)
+        i = self._ids.get(item, -1)
+        if i < 0 and self._indexed < len(self.items):
+            i = self.ids.get(item, -1)
+        return default if i < 0 else i
 
 
 def _combinations(data, tagsets: dict[str, Index]) -> list[tuple[str, ...]] | None:
@@ -131,10 +155,8 @@ class Vocabulary:
 
     def word_id(self, form: str) -> int:
         """Exact form, else its lower-cased form, else unknown."""
-        i = self.words.ids.get(form)
-        if i is None:
-            i = self.words.ids.get(form.lower(), UNK_ID)
-        return i
+        i = self.words.get(form, -1)
+        return self.words.get(form.lower(), UNK_ID) if i < 0 else i
 
     def trained_words(self) -> int:
         """How many ids (the reserved ones included) belong to words of the training data;
@@ -161,10 +183,15 @@ class Vocabulary:
         return dataclasses.replace(self, combinations=[c for c, _ in ordered])
 
     def to_json(self) -> dict:
+        words, added = self.words.items, []
+        trained = self.trained_words()
+        if all(w and " " not in w for w in words[trained:]):  # else kept in the list
+            words, added = words[:trained], words[trained:]
         data = {
-            "format": VOCAB_FORMAT,
+            "format": VOCAB_FORMAT if added else 2,
             "columns": self.columns,
-            "words": self.words.items,
+            "words": words,
+            **({"added_words": " ".join(added)} if added else {}),
             "chars": self.chars.items,
             "tags": {head: index.items for head, index in self.tagsets.items()},
             "word_counts": self.word_counts,
@@ -176,10 +203,10 @@ class Vocabulary:
     @classmethod
     def from_json(cls, data: dict, path: str | Path = "vocab.json") -> Vocabulary:
         try:
-            if data.get("format") not in (1, VOCAB_FORMAT):
+            if data.get("format") not in range(1, VOCAB_FORMAT + 1):
                 raise PostaggerError(
                     f"vocabulary format {data.get('format')!r} is not supported "
-                    f"(this version reads formats 1 and {VOCAB_FORMAT})",
+                    f"(this version reads formats 1 to {VOCAB_FORMAT})",
                     path,
                 )
             if data["format"] == 1:
@@ -187,8 +214,9 @@ class Vocabulary:
             else:
                 columns = [str(c) for c in data["columns"]]
                 tagsets = {str(head): Index(list(items)) for head, items in data["tags"].items()}
+            words, added = list(data["words"]), str(data.get("added_words", ""))
             vocab = cls(
-                Index(list(data["words"])),
+                Index(words + added.split(" "), eager=len(words)) if added else Index(words),
                 Index(list(data["chars"])),
                 tagsets,
                 columns,

@@ -120,3 +120,30 @@ def test_xpos_must_be_present_but_feats_may_be_empty(tmp_path):
         build_vocabulary(read_treebank([path]), ["upos", "feats"], feats_heads="split")
     with pytest.raises(PostaggerError, match="cannot be the first"):
         build_vocabulary(read_treebank([path]), ["feats", "upos"], feats_heads="split")
+
+
+def test_words_added_from_vectors_are_stored_as_one_string_and_indexed_when_needed(tmp_path):
+    import dataclasses
+
+    from postagger.vocab import Index
+
+    vocab = build_vocabulary(toy(tmp_path))
+    trained = len(vocab.words)
+    added = ["zebra", "quokka", "Cat"]  # as --extend-vocab adds them: after the training words
+    extended = dataclasses.replace(vocab, words=Index([*vocab.words.items, *added]))
+    extended.save(tmp_path / "vocab.json")
+    data = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
+    assert data["format"] == 3 and data["added_words"] == "zebra quokka Cat" and len(data["words"]) == trained
+    loaded = Vocabulary.load(tmp_path / "vocab.json")
+    assert loaded == extended and loaded.words.items == extended.words.items
+    assert loaded.words._indexed == trained  # the added words are not indexed yet
+    assert loaded.word_id("cat") == vocab.word_id("cat") and loaded.words._indexed == trained
+    assert loaded.word_id("quokka") == trained + 1 and loaded.words._indexed == trained + 3
+    assert loaded.word_id("CAT") == vocab.word_id("cat") and loaded.word_id("cAT") == vocab.word_id("cat")
+    assert "zebra" in Vocabulary.load(tmp_path / "vocab.json").words
+    assert Vocabulary.load(tmp_path / "vocab.json").words.ids["Cat"] == trained + 2
+    # a word with a space cannot be joined: the list holds them all, in format 2
+    spaced = dataclasses.replace(vocab, words=Index([*vocab.words.items, "New York"]))
+    data = spaced.to_json()
+    assert data["format"] == 2 and "added_words" not in data and data["words"][-1] == "New York"
+    assert vocab.to_json()["format"] == 2  # nothing added: readable by earlier versions
