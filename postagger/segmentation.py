@@ -117,10 +117,10 @@ class InfixSplits:
     def learn(cls, paragraphs: Iterable[Paragraph]) -> InfixSplits:
         counts: dict[str, Counter] = {}
         names = {cut: name for name, cut in INFIX_CUTS.items()}
+        categories = CharacterVocabulary([])  # categories and white space as tagging sees them
         for paragraph in paragraphs:
             text, ends = paragraph.text, np.isin(paragraph.labels, (TOKEN_END, SENTENCE_END))
-            word = np.array([unicodedata.category(c)[0] in "LMN" for c in text], bool)
-            for i in _infixes(word, np.array([c.isspace() for c in text], bool)):
+            for i in _infixes(categories.encode(text)):
                 counts.setdefault(text[i], Counter())[names[bool(ends[i - 1]), bool(ends[i])]] += 1
         return cls({
             char: tuple(sorted(cut for cut, n in found.items() if n >= INFIX_SHARE * sum(found.values())))
@@ -138,7 +138,7 @@ class InfixSplits:
         text, edges = "".join(paragraphs), np.zeros(len(encoded.chars) + 1, bool)
         edges[np.cumsum([0] + [len(p) for p in paragraphs])] = True
         replaced = 0
-        for i in _infixes(np.isin(encoded.categories, WORD_CATEGORY_IDS), encoded.space, edges):
+        for i in _infixes(encoded, edges):
             allowed = self.allowed.get(text[i])
             cut = (bool(decisions.token_end[i - 1]), bool(decisions.token_end[i]))
             if not allowed or cut in (INFIX_CUTS[name] for name in allowed):
@@ -157,12 +157,13 @@ def _likelihood(cut: tuple[bool, bool], before: float, after: float) -> float:
     return float((before if cut[0] else 1 - before) * (after if cut[1] else 1 - after))
 
 
-def _infixes(word: np.ndarray, space: np.ndarray, edges: np.ndarray | None = None) -> list[int]:
-    """Positions of the characters that are neither letters, marks, digits (`word`) nor
-    white space (`space`) and sit between two letters, marks or digits of the same paragraph
-    (`edges`, one longer than the text: True where a paragraph starts or ends)."""
-    if len(word) < 3:
+def _infixes(encoded: Encoded, edges: np.ndarray | None = None) -> list[int]:
+    """Positions of the characters of an encoded text that are neither letters, marks,
+    digits nor white space and sit between two letters, marks or digits of the same
+    paragraph (`edges`, one longer than the text: True where a paragraph starts or ends)."""
+    if len(encoded.chars) < 3:
         return []
+    word, space = np.isin(encoded.categories, WORD_CATEGORY_IDS), encoded.space
     inner = ~word[1:-1] & ~space[1:-1] & word[:-2] & word[2:]
     if edges is not None:
         inner &= ~edges[1:-2] & ~edges[2:-1]
