@@ -22,7 +22,7 @@ CHAR_ENCODERS = ("lstm", "cnn")
 COLUMNS = ("upos", "xpos", "feats")  # the CoNLL-U columns a model can learn
 FEATS_HEADS = ("whole", "split")
 STRATEGIES = ("default", "mirrored", "multiworker")
-ENGINES = ("auto", "onnx", "numpy", "keras")  # see postagger.engines
+ENGINES = ("auto", "onnx", "numpy", "keras", "onnx-int8")  # see postagger.engines
 #: the help panels of `postagger train --help`, in order
 PANELS = ("data", "network", "training", "vectors", "segmenter", "output")
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}

@@ -12,7 +12,10 @@ worth keeping between batches (`postagger.formtable.FormTable`):
 
 Engines: "keras" (the Keras layers of `postagger.model`, also used to score dev during
 training), "numpy" (`postagger.numpy_network`, no TensorFlow), "onnx" (the NumPy word stage
-and the sentence stage in ONNX Runtime, `postagger.onnx_graph`). A new network (another
+and the sentence stage in ONNX Runtime, `postagger.onnx_graph`). These three give the same
+tags. "onnx-int8" runs the sentence stage with int8 weights (`onnx_graph.quantize_graph`):
+faster, and its tags differ from theirs on a few words in ten thousand; it is never chosen
+unless asked for. A new network (another
 shape, another stage) plugs in as one more `Engine` per implementation; what reads its
 outputs (decoding) does not change with the engine.
 """
@@ -49,7 +52,7 @@ MAX_PADDING = 0.1
 class TaggerNetwork:
     """A tagger network's two stages, run by one engine (see the module docstring)."""
 
-    engine: str  # "onnx", "numpy" or "keras"
+    engine: str  # "onnx", "onnx-int8", "numpy" or "keras"
     words: Engine
     sentences: Engine
     max_padding: float | None = MAX_PADDING  # how batches for this engine are cut
@@ -120,9 +123,9 @@ def check_engine(engine: str) -> None:
     (imports ONNX Runtime only when asked for "onnx": "auto" costs nothing here)."""
     if engine not in ENGINES:
         raise PostaggerError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    if engine == "onnx" and not onnx_available():
+    if engine in ("onnx", "onnx-int8") and not onnx_available():
         raise PostaggerError(
-            "--engine onnx needs onnxruntime: pip install onnxruntime (or use --engine numpy)"
+            f"--engine {engine} needs onnxruntime: pip install onnxruntime (or use --engine numpy)"
         )
 
 
@@ -163,7 +166,7 @@ def array_tagger_network(
     the "numpy" or "onnx" engine; weights that do not fit the model are a `ModelError`.
     The onnx engine runs the directory's tagger.onnx when it has one, unless `stored_graph`
     is False (arrays that are not the directory's own: training builds their graph)."""
-    from postagger.numpy_network import NumpySentenceNetwork, NumpyWordEncoder, head_names, sizes_problem
+    from postagger.numpy_network import NumpySentenceNetwork, NumpyWordEncoder, sizes_problem
 
     vocab = info.vocab
     sizes = {"words": len(vocab.words), "chars": len(vocab.chars)}
@@ -173,22 +176,41 @@ def array_tagger_network(
         if problem is not None:
             raise ModelError(problem, source)
         words = NumpyWordEncoder(arrays)
-        if engine == "onnx":
-            from postagger.onnx_files import GRAPH_FILE
-            from postagger.onnx_graph import build_graph
-
-            layers, heads = info.config.lstm_layers, head_names(arrays)
-
-            def build() -> bytes:
-                return build_graph(arrays, layers, heads)
-
-            graph = onnx_graph(info.path / GRAPH_FILE, info.graph_sha256, build) if stored_graph else build()
-            sentences = OnnxEngine(graph)
+        if engine in ("onnx", "onnx-int8"):
+            sentences = OnnxEngine(_sentence_graph(info, arrays, engine, stored_graph))
         else:
             sentences = NumpySentenceNetwork(info.config, arrays)
     except (KeyError, ValueError, IndexError) as err:
         raise ModelError(f"weights do not fit this config ({type(err).__name__}: {err})", source) from None
     return TaggerNetwork(engine, words, sentences)
+
+
+def _sentence_graph(info: ModelInfo, arrays: dict, engine: str, stored: bool) -> bytes:
+    """The sentence stage's ONNX graph for the "onnx" or "onnx-int8" engine: the directory's
+    file (unless not `stored`), else built from `arrays`."""
+    from postagger.numpy_network import head_names
+    from postagger.onnx_files import GRAPH_FILE, INT8_GRAPH_FILE, INT8_OPERATORS, can_build_graphs, read_graph
+    from postagger.onnx_graph import build_graph, quantize_graph
+
+    layers, heads = info.config.lstm_layers, head_names(arrays)
+
+    def build() -> bytes:
+        return build_graph(arrays, layers, heads)
+
+    if engine == "onnx":
+        return onnx_graph(info.path / GRAPH_FILE, info.graph_sha256, build) if stored else build()
+    if not stored:
+        return quantize_graph(build())
+    graph = read_graph(info.path / INT8_GRAPH_FILE, info.int8_graph_sha256, INT8_OPERATORS)
+    if graph is not None:
+        return graph
+    if not can_build_graphs():
+        raise ModelError(
+            "no int8 graph stored (a directory written before they were): pip install onnx to "
+            "make it, or use --engine onnx",
+            info.path / INT8_GRAPH_FILE,
+        )
+    return quantize_graph(onnx_graph(info.path / GRAPH_FILE, info.graph_sha256, build))
 
 
 def keras_tagger_network(model, info: ModelInfo) -> TaggerNetwork:
@@ -231,6 +253,8 @@ def load_segmenter_network(info: ModelInfo, engine: str = "auto") -> Engine | No
     if info.segmenter is None:
         return None
     engine = resolve_engine(engine, info)
+    if engine == "onnx-int8":
+        engine = "onnx"  # int8 weights are for the tagger's LSTMs: the segmenter is small
     path = info.path / SEGMENTER_WEIGHTS_FILE
     arrays = read_weight_arrays(path)
     config = info.segmenter.config

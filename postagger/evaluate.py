@@ -163,6 +163,7 @@ def evaluate_files(
     columns: list[str] | None = None,
     raw: bool = False,
     joint: bool = True,
+    engine: str = "auto",
 ) -> dict:
     """Score a model on gold CoNLL-U files, or score already predicted files against gold.
 
@@ -172,9 +173,9 @@ def evaluate_files(
     raw-text systems (`postagger.conll18`: F1 of tokens, sentences, words and tags, under
     "conll18"). With `raw`, the model tags the gold files' own raw text (its tokenizer
     included) and that is scored so. `joint`: the model's tags as `Tagger.tag_sentences`
-    decodes them with `joint`. `columns` are the columns to score (default: the
-    model's; UPOS without a model); per-tag scores, confusions and calibration (when the
-    model tags gold words) are about the first.
+    decodes them with `joint`; `engine` runs the model (`postagger.engines`). `columns` are
+    the columns to score (default: the model's; UPOS without a model); per-tag scores,
+    confusions and calibration (when the model tags gold words) are about the first.
     """
     from postagger.conllu_io import read_treebank
     from postagger.modeldir import load_model_info
@@ -195,17 +196,19 @@ def evaluate_files(
     if info is not None:
         result["model"] = str(info.path)
     if raw:
-        return {**result, "conll18": _conll18(gold, _tag_raw_text(gold, info, joint), columns)}
+        return {**result, "conll18": _conll18(gold, _tag_raw_text(gold, info, joint, engine), columns)}
     predicted = list(read_treebank(predicted_paths)) if predicted_paths else None
     if predicted is not None and [s.forms for s in predicted] != [s.forms for s in gold]:
         return {**result, "conll18": _conll18(gold, predicted, columns)}
-    result.update(_word_scores(gold, predicted, columns, info, joint))
+    result.update(_word_scores(gold, predicted, columns, info, joint, engine))
     if predicted is not None:
         result["conll18"] = _conll18(gold, predicted, columns)
     return result
 
 
-def _word_scores(gold: list, predicted: list | None, columns: list[str], info, joint: bool = True) -> dict:
+def _word_scores(
+    gold: list, predicted: list | None, columns: list[str], info, joint: bool = True, engine: str = "auto"
+) -> dict:
     """Scores of the same words: the predicted sentences', or the model's tags."""
     from postagger.conllu_io import column_gaps
 
@@ -218,7 +221,7 @@ def _word_scores(gold: list, predicted: list | None, columns: list[str], info, j
     else:
         from postagger.tagger import Tagger
 
-        tagged = Tagger.from_info(info).tag_sentences(forms, top_k=1, joint=joint)
+        tagged = Tagger.from_info(info, engine).tag_sentences(forms, top_k=1, joint=joint)
         tags = {c: [t.tags[c] for t in tagged] for c in columns}
     result = accuracy_scores(gold_tags, tags, forms, info.vocab.is_known if info else None)
     result.update(tag_report(gold_tags[column], tags[column]))
@@ -244,7 +247,7 @@ def _conll18(gold: list, predicted: list, columns: list[str]) -> dict[str, dict]
     return {metric: scores[metric].to_json() for metric in conll18.METRICS if metric in wanted}
 
 
-def _tag_raw_text(gold: list, info, joint: bool = True) -> list:
+def _tag_raw_text(gold: list, info, joint: bool = True, engine: str = "auto") -> list:
     """The sentences the model makes of the gold files' raw text (`conll18.raw_text`), as
     `postagger tag` writes them."""
     import tempfile
@@ -259,5 +262,5 @@ def _tag_raw_text(gold: list, info, joint: bool = True) -> list:
         text.write_text(raw_text(gold), encoding="utf-8")
         with open(tagged, "w", encoding="utf-8", newline="") as stream:
             job = Job(InputFormat.text, OutputFormat.conllu, joint=joint)
-            tag_files(stream, info, "auto", [(str(text), job)])
+            tag_files(stream, info, engine, [(str(text), job)])
         return list(read_treebank([tagged]))

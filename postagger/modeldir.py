@@ -16,6 +16,8 @@
     segmenter.onnx   the weights when the model is saved, their SHA-256 in config.json and
                      segmenter.json (optional: without them the graphs are built when the
                      model is loaded, which needs the onnx package; `postagger.onnx_files`)
+    tagger.int8.onnx the sentence stage's graph with int8 weights (`tag --engine onnx-int8`),
+                     made from tagger.onnx at saving, its SHA-256 in config.json (optional)
 
 Directories written before weights.npz became the only weights file hold `model.keras`
 (Keras's weights file) instead or as well; the Keras engine still reads it when there is no
@@ -35,7 +37,7 @@ from postagger.atomic import atomic_directory
 from postagger.config import ModelConfig, SegmenterConfig
 from postagger.errors import ModelError, PostaggerError
 from postagger.jsonfile import read_json_object
-from postagger.onnx_files import GRAPH_FILE, SEGMENTER_GRAPH_FILE, can_build_graphs, sha256
+from postagger.onnx_files import GRAPH_FILE, INT8_GRAPH_FILE, SEGMENTER_GRAPH_FILE, can_build_graphs, sha256
 from postagger.text import TokenizerRules
 from postagger.vocab import Vocabulary
 
@@ -123,6 +125,7 @@ class ModelInfo:
     provenance: dict = field(default_factory=dict)
     segmenter: SegmenterInfo | None = None  # None: raw text is split by the rules
     graph_sha256: str | None = None  # of tagger.onnx, when the directory has it
+    int8_graph_sha256: str | None = None  # of tagger.int8.onnx, when the directory has it
 
     @property
     def weights_path(self) -> Path:
@@ -187,7 +190,7 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
     segmenter = None
     if (path / SEGMENTER_FILE).is_file():
         segmenter = SegmenterInfo.from_json(_read_json(path / SEGMENTER_FILE), path / SEGMENTER_FILE)
-    graph = meta.get("onnx_sha256")
+    graph, int8_graph = meta.get("onnx_sha256"), meta.get("onnx_int8_sha256")
     return ModelInfo(
         path,
         config,
@@ -197,6 +200,7 @@ def load_model_info(path: str | Path | None) -> ModelInfo:
         meta.get("provenance", {}),
         segmenter,
         None if graph is None else str(graph),
+        None if int8_graph is None else str(int8_graph),
     )
 
 
@@ -215,7 +219,7 @@ def _check_files(path: Path) -> None:
         raise ModelError(f"not a complete model directory (missing {', '.join(missing)})", path)
     root = path.resolve()
     names = (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE, SEGMENTER_FILE, SEGMENTER_WEIGHTS_FILE, GRAPH_FILE)
-    for name in (*names, SEGMENTER_GRAPH_FILE):
+    for name in (*names, INT8_GRAPH_FILE, SEGMENTER_GRAPH_FILE):
         if (path / name).exists() and not (path / name).resolve().is_relative_to(root):
             raise ModelError("points outside the model directory (a link?); refusing to read it", path / name)
 
@@ -244,8 +248,12 @@ def save_model_dir(
         }
         graph = _tagger_graph(as_loaded(stored), config)
         if graph is not None:
+            from postagger.onnx_graph import quantize_graph
+
+            int8_graph = quantize_graph(graph)
             (tmp / GRAPH_FILE).write_bytes(graph)
-            meta["onnx_sha256"] = sha256(graph)
+            (tmp / INT8_GRAPH_FILE).write_bytes(int8_graph)
+            meta["onnx_sha256"], meta["onnx_int8_sha256"] = sha256(graph), sha256(int8_graph)
         (tmp / "config.json").write_text(_dump(meta), encoding="utf-8")
         (tmp / "vocab.json").write_text(_dump(vocab.to_json()), encoding="utf-8")
         (tmp / "tokenizer.json").write_text(_dump(rules.to_json()), encoding="utf-8")
@@ -263,7 +271,7 @@ def save_segmenter(path: str | Path, segmenter: TrainedSegmenter) -> None:
     path = Path(path)
     load_model_info(path)  # a complete model directory to add to
     with atomic_directory(path) as tmp:
-        for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE, GRAPH_FILE):
+        for name in (*FILES, WEIGHTS_FILE, KERAS_WEIGHTS_FILE, GRAPH_FILE, INT8_GRAPH_FILE):
             if (path / name).is_file():
                 shutil.copy2(path / name, tmp / name)
         _write_segmenter(tmp, segmenter)

@@ -7,7 +7,8 @@ A graph file is written beside the weights it was built from, and its SHA-256 is
 directory is refused: the graph belongs to other weights), and only when it holds nothing
 a graph postagger builds never has: tensors stored outside the file (external data, which
 would make ONNX Runtime read other files), operators outside the standard domain (custom
-operators), or functions. The check walks the protobuf wire format itself, so it needs no
+operators; the int8 graph may also hold ONNX Runtime's own `DynamicQuantizeLSTM`, compiled
+into every onnxruntime), or functions. The check walks the protobuf wire format itself, so it needs no
 `onnx` package either. Directories without graph files build the graph in memory, as before.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from postagger.errors import ModelError
 
 GRAPH_FILE = "tagger.onnx"
+INT8_GRAPH_FILE = "tagger.int8.onnx"  # the same graph with int8 weights (`onnx_graph.quantize_graph`)
 SEGMENTER_GRAPH_FILE = "segmenter.onnx"
 
 # the message fields the check descends into: message type → {field number: field type}
@@ -33,6 +35,9 @@ _CHILDREN = {
     _OPSET: {},
 }
 _STANDARD_DOMAINS = ("", "ai.onnx")
+#: ONNX Runtime's operator domain, and the one operator of it that the int8 graph holds
+CONTRIB_DOMAIN = "com.microsoft"
+INT8_OPERATORS = frozenset({"DynamicQuantizeLSTM"})
 
 
 def can_build_graphs() -> bool:
@@ -47,10 +52,11 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_graph(path: Path, recorded: str | None) -> bytes | None:
+def read_graph(path: Path, recorded: str | None, contrib: frozenset[str] = frozenset()) -> bytes | None:
     """The serialized graph at `path` when the model directory has one (None when it has
     neither the file nor a recorded hash: an older directory); a `ModelError` when it does
-    not match the recorded hash or holds what postagger's graphs never do."""
+    not match the recorded hash or holds what postagger's graphs never do (`contrib`: the
+    operators of ONNX Runtime's own domain that this graph may hold)."""
     if not path.is_file():
         if recorded:
             raise ModelError("missing from the model directory (its SHA-256 is recorded)", path)
@@ -58,24 +64,26 @@ def read_graph(path: Path, recorded: str | None) -> bytes | None:
     data = path.read_bytes()
     if recorded is None or sha256(data) != recorded:
         raise ModelError("does not belong to the weights beside it (not the SHA-256 recorded)", path)
-    problem = graph_problem(data)
+    problem = graph_problem(data, contrib)
     if problem is not None:
         raise ModelError(f"refused: {problem}", path)
     return data
 
 
-def graph_problem(data: bytes) -> str | None:
+def graph_problem(data: bytes, contrib: frozenset[str] = frozenset()) -> str | None:
     """Why a serialized ONNX model is not one postagger would build (external data, a
-    custom operator domain, functions, a damaged encoding), or None."""
+    custom operator domain, functions, a damaged encoding), or None. `contrib`: operators
+    of ONNX Runtime's own domain that are allowed (none by default)."""
     try:
-        return _message_problem(memoryview(data), _MODEL, 0)
+        return _message_problem(memoryview(data), _MODEL, 0, contrib)
     except (IndexError, ValueError) as err:
         return f"not a valid ONNX file ({err})"
 
 
-def _message_problem(buf: memoryview, kind: int, depth: int) -> str | None:
+def _message_problem(buf: memoryview, kind: int, depth: int, contrib: frozenset[str]) -> str | None:
     if depth > 32:
         return "graphs nested too deep"
+    operator = domain = ""  # of a node
     for number, wire, value in _fields(buf):
         if kind == _MODEL and number == 25:
             return "it defines functions"
@@ -83,15 +91,21 @@ def _message_problem(buf: memoryview, kind: int, depth: int) -> str | None:
             return "a tensor stored outside the file (external data)"
         if kind == _TENSOR and number == 14 and value != 0:
             return "a tensor stored outside the file (external data)"
-        if (kind, number) in ((_NODE, 7), (_OPSET, 1)) and wire == 2:
-            domain = bytes(value).decode("utf-8", "replace")
-            if domain not in _STANDARD_DOMAINS:
+        if (kind, number) in ((_NODE, 4), (_NODE, 7), (_OPSET, 1)) and wire == 2:
+            text = bytes(value).decode("utf-8", "replace")
+            if number == 4:
+                operator = text
+                continue
+            domain = text
+            if domain not in _STANDARD_DOMAINS and not (contrib and domain == CONTRIB_DOMAIN):
                 return f"operators of the domain {domain!r} (custom operators)"
         child = _CHILDREN[kind].get(number)
         if child is not None and wire == 2:
-            problem = _message_problem(value, child, depth + 1)
+            problem = _message_problem(value, child, depth + 1, contrib)
             if problem is not None:
                 return problem
+    if kind == _NODE and domain == CONTRIB_DOMAIN and operator not in contrib:
+        return f"the operator {domain}.{operator} (of that domain only {', '.join(sorted(contrib))})"
     return None
 
 

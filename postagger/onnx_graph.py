@@ -157,3 +157,31 @@ def build_segmenter_graph(weights: dict[str, np.ndarray], dilations: list[int]) 
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model.SerializeToString()
+
+
+def quantize_graph(graph: bytes) -> bytes:
+    """The sentence-stage graph of `build_graph` with int8 weights (`tag --engine
+    onnx-int8`): ONNX Runtime's dynamic quantization of the LSTMs and the heads' products
+    (activations are quantized as they come), about 1.8 times faster on an x86 CPU. Weights
+    use 7 of the 8 bits (`reduce_range`), as ONNX Runtime advises for CPUs without VNNI
+    instructions, whose int8 products can saturate at full range. Needs the onnx package."""
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # it advises "pre-processing" on the root logger: not for this graph
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            source, target = Path(tmp, "tagger.onnx"), Path(tmp, "tagger.int8.onnx")
+            source.write_bytes(graph)
+            quantize_dynamic(
+                source, target, op_types_to_quantize=["LSTM", "MatMul"], weight_type=QuantType.QInt8,
+                reduce_range=True,
+            )  # fmt: skip
+            return target.read_bytes()
+    finally:
+        root.setLevel(level)

@@ -144,6 +144,8 @@ CASES = {
     "tag-graph-swapped": Case(["tag", "{in}", "--model", "{graph_swapped}"], {"in": b(GOOD)}, 3, "tagger.onnx: does not belong to the weights"),
     "tag-graph-external-data": Case(["tag", "{in}", "--model", "{graph_external}"], {"in": b(GOOD)}, 3, "tagger.onnx: refused: a tensor stored outside the file"),
     "tag-graph-custom-operator": Case(["tag", "{in}", "--model", "{graph_custom}"], {"in": b(GOOD)}, 3, "tagger.onnx: refused: operators of the domain 'com.example'"),
+    "tag-int8-graph-swapped": Case(["tag", "{in}", "--model", "{int8_swapped}", "--engine", "onnx-int8"], {"in": b(GOOD)}, 3, "tagger.int8.onnx: does not belong to the weights"),
+    "tag-int8-graph-other-operator": Case(["tag", "{in}", "--model", "{int8_other}", "--engine", "onnx-int8"], {"in": b(GOOD)}, 3, "tagger.int8.onnx: refused: the operator com.microsoft.Attention"),
     "tag-segmenter-graph-swapped": Case(["tag", "{dir}/in.txt", "--model", "{segmenter_graph_swapped}"], {"in.txt": b("Some text.\n")}, 3, "segmenter.onnx: does not belong"),
     "info-not-a-model": Case(["info", "{dir}"], {}, 3, "not a complete model directory"),
     # vectors and vocabularies
@@ -183,14 +185,23 @@ def broken_models(tiny_model, tmp_path_factory):
 def stranger_graphs(tiny_model, root) -> dict:
     """Model directories whose ONNX graphs were swapped or made by a stranger: one graph
     swapped for another (the hash recorded no longer fits), and graphs whose recorded hash
-    fits but that read a tensor from /etc/passwd (external data) or use a custom operator."""
+    fits but that read a tensor from /etc/passwd (external data) or use a custom operator
+    (for the int8 graph: an operator of ONNX Runtime's domain other than its quantized LSTM)."""
     import hashlib
 
     import onnx
     from onnx.external_data_helper import set_external_data
 
     made = {}
-    for name in ("graph_swapped", "segmenter_graph_swapped", "graph_external", "graph_custom"):
+    names = (
+        "graph_swapped",
+        "segmenter_graph_swapped",
+        "graph_external",
+        "graph_custom",
+        "int8_swapped",
+        "int8_other",
+    )
+    for name in names:
         made[name] = root / name
         shutil.copytree(tiny_model, made[name])
     tagger, segmenter = (
@@ -199,6 +210,7 @@ def stranger_graphs(tiny_model, root) -> dict:
     )
     (made["graph_swapped"] / "tagger.onnx").write_bytes(segmenter)
     (made["segmenter_graph_swapped"] / "segmenter.onnx").write_bytes(tagger)
+    (made["int8_swapped"] / "tagger.int8.onnx").write_bytes(tagger)
     external = onnx.load_from_string(tagger)
     tensor = external.graph.initializer[0]
     set_external_data(tensor, location="/etc/passwd", offset=0, length=len(tensor.raw_data))
@@ -206,11 +218,20 @@ def stranger_graphs(tiny_model, root) -> dict:
     tensor.ClearField("raw_data")
     custom = onnx.load_from_string(tagger)
     custom.graph.node[0].domain = "com.example"
-    for name, model in (("graph_external", external), ("graph_custom", custom)):
+    other = onnx.load_from_string((tiny_model / "tagger.int8.onnx").read_bytes())
+    quantized = [node for node in other.graph.node if node.domain == "com.microsoft"]
+    assert quantized and all(node.op_type == "DynamicQuantizeLSTM" for node in quantized)
+    quantized[0].op_type = "Attention"
+    strangers = (
+        ("graph_external", external, "tagger.onnx", "onnx_sha256"),
+        ("graph_custom", custom, "tagger.onnx", "onnx_sha256"),
+        ("int8_other", other, "tagger.int8.onnx", "onnx_int8_sha256"),
+    )
+    for name, model, file, key in strangers:
         graph = model.SerializeToString()
-        (made[name] / "tagger.onnx").write_bytes(graph)
+        (made[name] / file).write_bytes(graph)
         meta = json.loads((made[name] / "config.json").read_text())
-        meta["onnx_sha256"] = hashlib.sha256(graph).hexdigest()
+        meta[key] = hashlib.sha256(graph).hexdigest()
         (made[name] / "config.json").write_text(json.dumps(meta))
     return made
 

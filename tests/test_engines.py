@@ -274,3 +274,71 @@ def test_tagging_with_numpy_never_imports_tensorflow(tiny_model):
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
+
+
+def test_the_int8_engine_tags_nearly_as_the_exact_ones(tiny_model, tmp_path):
+    """A saved model carries tagger.int8.onnx (the sentence stage with int8 weights, its
+    SHA-256 recorded), whose only operator outside the standard domain is ONNX Runtime's
+    own quantized LSTM (allowed there, nowhere else). `onnx-int8` runs it: the probabilities
+    round a little, the tags stay those of the exact engines on nearly every word, and the
+    segmenter is the exact one. A directory written before the file existed makes the same
+    graph in memory."""
+    import hashlib
+    import json
+    import shutil
+
+    from postagger import Tagger
+    from postagger.onnx_files import INT8_OPERATORS, graph_problem
+
+    graph = (tiny_model / "tagger.int8.onnx").read_bytes()
+    meta = json.loads((tiny_model / "config.json").read_text())
+    assert meta["onnx_int8_sha256"] == hashlib.sha256(graph).hexdigest()
+    assert graph_problem(graph, INT8_OPERATORS) is None
+    assert "custom operators" in graph_problem(graph)  # the exact graphs may not hold it
+    assert len(graph) < 0.5 * len((tiny_model / "tagger.onnx").read_bytes())
+
+    forms = [s.forms for s in read_treebank([TEST, DEV])]
+    exact = Tagger.load(tiny_model, "onnx").tag_sentences(forms, top_k=1)
+    int8 = Tagger.load(tiny_model, "onnx-int8")
+    assert int8.network.engine == "onnx-int8"
+    got = int8.tag_sentences(forms, top_k=1)
+    pairs = [(a, b) for x, y in zip(exact, got) for a, b in zip(x.tags["upos"], y.tags["upos"])]
+    differ = sum(a != b for a, b in pairs)
+    # the tiny network's probabilities are close together: 21 of 1,583 differ here (the
+    # shipped model: 36 of 100,376)
+    assert differ <= 0.04 * len(pairs), f"{differ} of {len(pairs)} tags differ"
+    probs = [p for t in exact for ((_, p),) in t.scores]
+    int8_probs = [p for t in got for ((_, p),) in t.scores]
+    assert probs != int8_probs and np.allclose(probs, int8_probs, atol=0.1)
+    text = "The cat sat. It slept."
+    assert [t.words for t in int8.tag_text(text)] == [
+        t.words for t in Tagger.load(tiny_model, "onnx").tag_text(text)
+    ]
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_model, old)
+    (old / "tagger.int8.onnx").unlink()
+    del meta["onnx_int8_sha256"]
+    (old / "config.json").write_text(json.dumps(meta))
+    assert [t.tags for t in Tagger.load(old, "onnx-int8").tag_sentences(forms)] == [t.tags for t in got]
+
+
+def test_evaluate_scores_what_an_engine_tags(tiny_model):
+    """`evaluate --engine`: the exact engines score alike; onnx-int8 scores its own tags."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from postagger.cli import app
+
+    def scores(*engine: str) -> dict:
+        result = CliRunner().invoke(
+            app, ["evaluate", str(TEST), "--model", str(tiny_model), "--json", *engine]
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    default, numpy_, int8 = scores(), scores("--engine", "numpy"), scores("--engine", "onnx-int8")
+    assert default["upos"] == numpy_["upos"] and default["per_tag"] == numpy_["per_tag"]
+    assert abs(int8["upos"] - default["upos"]) < 0.03
+    assert int8["calibration"] != default["calibration"]  # its own probabilities

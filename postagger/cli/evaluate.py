@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from postagger.cli._util import (
+    EngineOption,
     JointOption,
     JsonOption,
     ModelOption,
@@ -55,6 +56,7 @@ def evaluate_cli(
         typer.Option(help="Draw the confusion matrix and per-tag F1 into this PNG file (needs matplotlib)."),
     ] = None,
     joint_decoding: JointOption = True,
+    engine: EngineOption = "auto",
 ) -> None:
     """Accuracy (all, seen and unseen words), per-tag scores, confusions and calibration; or
     the CoNLL 2018 F1 scores of raw-text output."""
@@ -62,7 +64,7 @@ def evaluate_cli(
 
     require_plotting(plot)
     columns_given = columns.split(",") if columns else None
-    result = evaluate_files(gold, model, pred, columns_given, raw=raw, joint=joint_decoding)
+    result = evaluate_files(gold, model, pred, columns_given, raw=raw, joint=joint_decoding, engine=engine)
     if plot is not None:
         from postagger.plots import plot_confusion
 

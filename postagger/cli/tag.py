@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from postagger.cli._util import JointOption, ModelOption, app, cli_errors, stderr_console
-from postagger.config import ENGINES
+from postagger.cli._util import EngineOption, JointOption, ModelOption, app, cli_errors, stderr_console
 from postagger.errors import PostaggerError
 from postagger.formats import InputFormat, OutputFormat
-
-_ENGINE_HELP = (
-    "auto: onnx (NumPy + ONNX Runtime) when the model has weights.npz, NumPy alone without "
-    "onnxruntime, else Keras."
-)
 
 
 @app.command("tag")
@@ -37,7 +31,7 @@ def tag_cli(
         Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
-    engine: Annotated[Literal[ENGINES], typer.Option(help=_ENGINE_HELP)] = "auto",
+    engine: EngineOption = "auto",
     jobs: Annotated[
         int,
         typer.Option(
