@@ -10,7 +10,8 @@ Measured, each as its own process, median of --runs (peak RSS from wait4):
 - throughput, file in → file out: en_ewt-ud-test repeated --repeat times (about 250,000
   words) as CoNLL-U → CoNLL-U and as raw text (the CoNLL 2018 shared task's: a paragraph's
   `# text` lines on one line, a blank line between paragraphs; segmenter included),
-  for each --jobs value, and CoNLL-U with default options (`--jobs 0`: one worker per core);
+  for each --jobs value, and CoNLL-U with default options (`--jobs 0`: one worker per core),
+  exact and with `--engine onnx-int8`;
 - memory: peak RSS on the test file once and repeated (the input 10× larger);
 - peers on the same words, same run: NLTK's averaged perceptron (trained on EWT train
   first, not timed), timed in-process (tagging only) and end to end as a process that
@@ -175,6 +176,10 @@ def main() -> None:
                 rows.append((f"postagger, {label}, --jobs {jobs}", seconds, words / seconds, rss))
         seconds, rss = median_of(args.runs, [EXE, "tag", str(big), *model, "-o", str(out)])
         rows.append((f"postagger, {INPUT_LABELS['gold']}, default options", seconds, words / seconds, rss))
+        int8 = [EXE, "tag", str(big), *model, "-o", str(out), "--engine", "onnx-int8"]
+        seconds, rss = median_of(args.runs, int8)
+        label = f"postagger, {INPUT_LABELS['gold']}, --engine onnx-int8 (else default options)"
+        rows.append((label, seconds, words / seconds, rss))
         if args.baseline_model:
             baseline_rows(args, rows, big, out, words)
         command = [EXE, "tag", str(big), *model, "-o", str(out), "--engine", "numpy", "--jobs", "1"]

@@ -14,8 +14,8 @@ Engines: "keras" (the Keras layers of `postagger.model`, also used to score dev 
 training), "numpy" (`postagger.numpy_network`, no TensorFlow), "onnx" (the NumPy word stage
 and the sentence stage in ONNX Runtime, `postagger.onnx_graph`). These three give the same
 tags. "onnx-int8" runs the sentence stage with int8 weights (`onnx_graph.quantize_graph`):
-faster, and its tags differ from theirs on a few words in ten thousand; it is never chosen
-unless asked for. A new network (another
+faster, and its tags differ from theirs on about one word in a thousand; it is never
+chosen unless asked for. A new network (another
 shape, another stage) plugs in as one more `Engine` per implementation; what reads its
 outputs (decoding) does not change with the engine.
 """

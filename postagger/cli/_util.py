@@ -34,8 +34,8 @@ EngineOption = Annotated[
     Literal[ENGINES],
     typer.Option(
         help="auto: onnx (ONNX Runtime), numpy without onnxruntime, keras for a directory without "
-        "weights.npz; all three give the same tags. onnx-int8: int8 LSTM weights, faster, a few tags in "
-        "10,000 differ."
+        "weights.npz; all three give the same tags. onnx-int8: int8 LSTM weights, faster, about one "
+        "word in 1,000 tagged otherwise."
     ),
 ]
 JointOption = Annotated[
