@@ -41,7 +41,7 @@ def test_model_directory_records_config_vocab_provenance_and_scores(tiny_model):
         assert 0.5 < metrics[split]["upos"] <= 1 and "upos_oov" in metrics[split]
     assert {p.name for p in tiny_model.iterdir()} == {
         "config.json", "vocab.json", "tokenizer.json", "metrics.json", "weights.npz", "segmenter.json",
-        "segmenter.npz", "tagger.onnx", "segmenter.onnx",
+        "segmenter.npz", "tagger.onnx", "tagger.int8.onnx", "segmenter.onnx",
     }  # fmt: skip
     segmenter = json.loads((tiny_model / "segmenter.json").read_text())
     assert segmenter["provenance"]["data"]["train"][0]["name"] == TRAIN.name

@@ -41,7 +41,8 @@ def test_the_wheel_installs_and_tags_with_its_bundled_model(tmp_path):
     ).stdout.split()  # fmt: skip
     assert all(Path(p).is_relative_to(site) for p in where), where
     model = Path(where[1])
-    assert {"weights.npz", "tagger.onnx", "segmenter.onnx"} <= {p.name for p in model.iterdir()}
+    graphs = {"tagger.onnx", "tagger.int8.onnx", "segmenter.onnx"}
+    assert {"weights.npz", *graphs} <= {p.name for p in model.iterdir()}
     tagged = postagger("tag", "--output-format", "jsonl", stdin="The cat sat on the mat. It purred.\n")
     sentences = [json.loads(line) for line in tagged.splitlines()]
     assert [s["words"] for s in sentences] == [
