@@ -323,6 +323,25 @@ def test_the_int8_engine_tags_nearly_as_the_exact_ones(tiny_model, tmp_path):
     assert [t.tags for t in Tagger.load(old, "onnx-int8").tag_sentences(forms)] == [t.tags for t in got]
 
 
+def test_without_the_int8_graph_or_onnx_the_int8_engine_says_what_to_do(tiny_model, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    import postagger.onnx_files
+    from postagger.errors import ModelError
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_model, old)
+    (old / "tagger.int8.onnx").unlink()
+    meta = json.loads((old / "config.json").read_text())
+    del meta["onnx_int8_sha256"]
+    (old / "config.json").write_text(json.dumps(meta))
+    monkeypatch.setattr(postagger.onnx_files, "can_build_graphs", lambda: False)
+    with pytest.raises(ModelError, match="no int8 graph stored.*pip install onnx.*--engine onnx"):
+        load_tagger_network(load_model_info(old), "onnx-int8")
+    assert load_tagger_network(load_model_info(old), "onnx").engine == "onnx"  # the exact graph is stored
+
+
 def test_evaluate_scores_what_an_engine_tags(tiny_model):
     """`evaluate --engine`: the exact engines score alike; onnx-int8 scores its own tags."""
     import json
