@@ -15,9 +15,9 @@ training), "numpy" (`postagger.numpy_network`, no TensorFlow), "onnx" (the NumPy
 and the sentence stage in ONNX Runtime, `postagger.onnx_graph`). These three give the same
 tags. "onnx-int8" runs the sentence stage with int8 weights (`onnx_graph.quantize_graph`):
 faster, and its tags differ from theirs on about one word in a thousand; it is never
-chosen unless asked for. A new network (another
-shape, another stage) plugs in as one more `Engine` per implementation; what reads its
-outputs (decoding) does not change with the engine.
+chosen unless asked for. A new network (another shape, another stage) plugs in as one
+more `Engine` per implementation; what reads its outputs (decoding) does not change with
+the engine.
 """
 
 from __future__ import annotations
@@ -163,9 +163,10 @@ def array_tagger_network(
     info: ModelInfo, arrays: dict, engine: str, source: Path, stored_graph: bool = True
 ) -> TaggerNetwork:
     """The network of weight arrays (as weights.npz holds them, read from `source`) run by
-    the "numpy" or "onnx" engine; weights that do not fit the model are a `ModelError`.
-    The onnx engine runs the directory's tagger.onnx when it has one, unless `stored_graph`
-    is False (arrays that are not the directory's own: training builds their graph)."""
+    the "numpy", "onnx" or "onnx-int8" engine; weights that do not fit the model are a
+    `ModelError`. The onnx engines run the directory's graph files when it has them, unless
+    `stored_graph` is False (arrays that are not the directory's own: training builds
+    their graph)."""
     from postagger.numpy_network import NumpySentenceNetwork, NumpyWordEncoder, sizes_problem
 
     vocab = info.vocab

@@ -8,8 +8,9 @@ directory is refused: the graph belongs to other weights), and only when it hold
 a graph postagger builds never has: tensors stored outside the file (external data, which
 would make ONNX Runtime read other files), operators outside the standard domain (custom
 operators; the int8 graph may also hold ONNX Runtime's own `DynamicQuantizeLSTM`, compiled
-into every onnxruntime), or functions. The check walks the protobuf wire format itself, so it needs no
-`onnx` package either. Directories without graph files build the graph in memory, as before.
+into every onnxruntime), or functions. The check walks the protobuf wire format itself, so
+it needs no `onnx` package either. Directories without graph files build the graph in
+memory, as before.
 """
 
 from __future__ import annotations
