@@ -47,6 +47,9 @@ class Engine(Protocol):
 #: 4%, 10% faster). Keras pays more for each call than for padding: no such limit.
 MAX_PADDING = 0.1
 
+#: the engines that run the sentence stage in ONNX Runtime
+ONNX_ENGINES = ("onnx", "onnx-int8")
+
 
 @dataclass(frozen=True)
 class TaggerNetwork:
@@ -123,7 +126,7 @@ def check_engine(engine: str) -> None:
     (imports ONNX Runtime only when asked for "onnx": "auto" costs nothing here)."""
     if engine not in ENGINES:
         raise PostaggerError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    if engine in ("onnx", "onnx-int8") and not onnx_available():
+    if engine in ONNX_ENGINES and not onnx_available():
         raise PostaggerError(
             f"--engine {engine} needs onnxruntime: pip install onnxruntime (or use --engine numpy)"
         )
@@ -177,7 +180,7 @@ def array_tagger_network(
         if problem is not None:
             raise ModelError(problem, source)
         words = NumpyWordEncoder(arrays)
-        if engine in ("onnx", "onnx-int8"):
+        if engine in ONNX_ENGINES:
             sentences = OnnxEngine(_sentence_graph(info, arrays, engine, stored_graph))
         else:
             sentences = NumpySentenceNetwork(info.config, arrays)
@@ -198,20 +201,22 @@ def _sentence_graph(info: ModelInfo, arrays: dict, engine: str, stored: bool) ->
     def build() -> bytes:
         return build_graph(arrays, layers, heads)
 
-    if engine == "onnx":
+    def exact() -> bytes:
         return onnx_graph(info.path / GRAPH_FILE, info.graph_sha256, build) if stored else build()
-    if not stored:
-        return quantize_graph(build())
-    graph = read_graph(info.path / INT8_GRAPH_FILE, info.int8_graph_sha256, INT8_OPERATORS)
+
+    if engine == "onnx":
+        return exact()
+    path = info.path / INT8_GRAPH_FILE
+    graph = read_graph(path, info.int8_graph_sha256, INT8_OPERATORS) if stored else None
     if graph is not None:
         return graph
     if not can_build_graphs():
         raise ModelError(
             "no int8 graph stored (a directory written before they were): pip install onnx to "
             "make it, or use --engine onnx",
-            info.path / INT8_GRAPH_FILE,
+            path,
         )
-    return quantize_graph(onnx_graph(info.path / GRAPH_FILE, info.graph_sha256, build))
+    return quantize_graph(exact())
 
 
 def keras_tagger_network(model, info: ModelInfo) -> TaggerNetwork:
