@@ -253,6 +253,24 @@ def test_console_script_in_a_pipeline(rules_model):
     assert version.stdout.startswith("postagger ")
 
 
+def test_worker_processes_skip_the_console_script(monkeypatch):
+    """Spawned workers (`tag --jobs`) re-run the parent's main script unless it is a
+    package's __main__: the console script marks itself as postagger.__main__, so that they
+    do not import the whole command line."""
+    import multiprocessing.spawn
+    import types
+
+    from postagger.cli import _run_as_package_main
+
+    script = types.ModuleType("__main__")
+    script.__file__, script.__spec__ = os.path.join(os.path.dirname(sys.executable), "postagger"), None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert "init_main_from_path" in multiprocessing.spawn.get_preparation_data("worker")
+    _run_as_package_main()
+    data = multiprocessing.spawn.get_preparation_data("worker")
+    assert "init_main_from_path" not in data and data["init_main_from_name"] == "postagger.__main__"
+
+
 WITHOUT_TRAIN_EXTRA = (
     "import sys\n"
     "for name in ('tensorflow', 'keras', 'fasttext'):\n"
