@@ -33,6 +33,7 @@ ABSENT_MEANS = {
     "aux_weight": 1.0,
     "average_epochs": 0.0,
     "extend_neighbours": 0,
+    "restart_epochs": 0,
 }
 
 
@@ -153,6 +154,15 @@ class ModelConfig:
         at_least=0,
     )
     epochs: int = setting(30, "Maximum number of epochs.", "training", at_least=1)
+    # after the last epoch, from the best weights with fresh Adam moments at the best epoch's
+    # learning rate; the best epoch (restarts included) is kept (docs/BENCHMARKS.md)
+    restart_epochs: int = setting(
+        0,
+        "Then train this many more epochs from the best weights, optimizer restarted at the best "
+        "epoch's learning rate (0: off).",
+        "training",
+        at_least=0,
+    )
     batch_size: int = setting(
         0, "Sentences per batch; 0: about 125 batches an epoch, 8 to 32 each.", "training", at_least=0
     )

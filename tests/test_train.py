@@ -93,16 +93,28 @@ def test_a_given_vocabulary_must_cover_the_training_tags(tmp_path):
         train([TRAIN], [DEV], tmp_path / "m", ModelConfig(**TINY), vocab=vocab, segmenter=None)
 
 
-@pytest.mark.parametrize("average_epochs", [0.0, 1.0])
-def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path, average_epochs):
+@pytest.mark.parametrize(
+    ("average_epochs", "restart_epochs", "stop_at"),
+    [(0.0, 0, 3), (1.0, 0, 3), (0.0, 2, 5), (0.0, 2, 6)],  # 5: before the restart, 6: within it
+)
+def test_resume_after_an_interruption_gives_the_uninterrupted_result(
+    tmp_path, average_epochs, restart_epochs, stop_at
+):
     from postagger.train import resume
 
     data = first_sentences(tmp_path, 12)
-    config = ModelConfig(**{**TINY, "epochs": 4, "patience": 0, "average_epochs": average_epochs})
+    settings = {
+        "epochs": 4,
+        "patience": 0,
+        "average_epochs": average_epochs,
+        "restart_epochs": restart_epochs,
+    }
+    config = ModelConfig(**{**TINY, **settings})
     straight = train([data], [data], tmp_path / "straight", config, segmenter=None)
+    assert len(straight["history"]) == 4 + restart_epochs
 
     def stop_at_epoch_three(event, info):
-        if event == "epoch_start" and info["epoch"] == 3:
+        if event == "epoch_start" and info["epoch"] == stop_at:
             raise KeyboardInterrupt
 
     with pytest.raises(TrainingInterrupted, match="--resume"):
@@ -123,6 +135,52 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path, a
     assert not (tmp_path / "resumed" / "training-state.json").exists()  # finished: nothing to resume
     with pytest.raises(PostaggerError, match="nothing to resume"):
         resume(tmp_path / "resumed")
+
+
+def test_restart_epochs_start_from_the_best_weights_with_a_fresh_optimizer(tmp_path, monkeypatch):
+    """--restart-epochs: after the last epoch, the best epoch's weights, Adam's moments and
+    step count at zero, the best epoch's learning rate, kept (not decayed) through the
+    restart; a restart epoch that beats the best is the saved model."""
+    from postagger.train import Trainer
+
+    data = first_sentences(tmp_path, 10)
+    dev_scores = iter([0.5, 0.4, 0.3, 0.45, 0.6])  # best epoch 1; the second restart epoch beats it
+    monkeypatch.setattr(Trainer, "score_dev", lambda self: {"upos": next(dev_scores)})
+    seen = {}
+    restart = Trainer.restart
+
+    def spy(self, epoch):
+        restart(self, epoch)
+        best = self.export.get_weights()
+        seen["epoch"] = epoch
+        seen["weights"] = all(np.array_equal(a, b) for a, b in zip(self.model.get_weights(), best))
+        seen["moved"] = not all(np.array_equal(a, b) for a, b in zip(self.model.get_weights(), last))
+        moments = [v for v in self.model.optimizer.variables if v.path.endswith(("_momentum", "_velocity"))]
+        seen["moments"] = bool(moments) and all(not np.asarray(v).any() for v in moments)
+        seen["iterations"] = int(np.asarray(self.model.optimizer.iterations))
+
+    def remember_last(event, info):
+        if event == "epoch_end" and info["epoch"] == 3:
+            last[:] = [np.array(w) for w in trainers[0].model.get_weights()]
+
+    last, trainers = [], []
+    init = Trainer.__init__
+
+    def keep(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        trainers.append(self)
+
+    monkeypatch.setattr(Trainer, "__init__", keep)
+    monkeypatch.setattr(Trainer, "restart", spy)
+    config = ModelConfig(**{**TINY, "epochs": 3, "patience": 0, "restart_epochs": 2})
+    metrics = train([data], [data], tmp_path / "m", config, progress=remember_last, segmenter=None)
+    assert seen == {"epoch": 3, "weights": True, "moved": True, "moments": True, "iterations": 0}
+    rates = [h["learning_rate"] for h in metrics["history"]]
+    assert (
+        rates[3] == rates[4] == rates[0] and rates[1] == rates[0] and rates[2] == pytest.approx(rates[0] / 2)
+    )
+    assert [bool(h.get("restart")) for h in metrics["history"]] == [False, False, False, True, True]
+    assert metrics["best_epoch"] == 5 and metrics["epochs_run"] == 5
 
 
 def test_added_words_follow_fine_tuning_once_also_after_a_resume(tmp_path, monkeypatch):
