@@ -105,7 +105,8 @@ def test_two_workers_on_localhost_train_one_model(tmp_path):
     """`postagger train --strategy multiworker` as two processes with a two-task TF_CONFIG:
     both finish; the chief (worker 0) alone trains the segmenter and the subword
     pretraining and writes the model, which tags and records two replicas; the other
-    worker writes nothing and ends on the same dev score (the replicas stayed in step)."""
+    worker writes nothing and ends on the same dev score (the replicas stayed in step,
+    through a restart epoch too)."""
     import random
 
     from postagger import Tagger
@@ -117,7 +118,8 @@ def test_two_workers_on_localhost_train_one_model(tmp_path):
     rows = [f"{w} " + " ".join(f"{rng.gauss(0, 1):.3f}" for _ in range(8)) for w in words]
     vectors.write_text(f"{len(rows)} 8\n" + "\n".join(rows) + "\n", encoding="utf-8")
     options = [*TINY_NETWORK, "--learning-rate", "0.01", "--batch-size", "8", "--epochs", "4",
-               "--patience", "0", "--vectors", str(vectors), "--subword-pretraining"]  # fmt: skip
+               "--patience", "0", "--vectors", str(vectors), "--subword-pretraining",
+               "--restart-epochs", "1"]  # fmt: skip
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     processes = _start_two_workers(tmp_path, options, lambda index: pipes)
     try:
@@ -133,7 +135,9 @@ def test_two_workers_on_localhost_train_one_model(tmp_path):
     assert (chief / "segmenter.json").exists() and config["config"]["subword_pretraining"]
     assert not (tmp_path / "out1").exists()
     assert Tagger.load(chief).tag([["A", "test", "."]])
-    dev = json.loads((chief / "metrics.json").read_text())["dev"]["upos"]
+    metrics = json.loads((chief / "metrics.json").read_text())
+    assert [bool(h.get("restart")) for h in metrics["history"]] == [False] * 4 + [True]
+    dev = metrics["dev"]["upos"]
     assert f"(dev upos {dev:.4f}); the chief wrote the model" in " ".join(outputs[1][1].split())
 
 
