@@ -40,9 +40,9 @@ def _run_as_package_main() -> None:
     """Let worker processes (`tag --jobs`) start as under `python -m postagger`. They are
     spawned, and a spawned process first re-runs its parent's main script unless that is a
     package's `__main__` module: the console script is a plain file, so each worker would
-    import the whole command line (Typer, Rich, every command: 0.15 s, a tenth of what two
-    workers take to start) only to need none of it. Marked as `postagger.__main__`, the
-    script is skipped there; nothing else reads the mark."""
+    import the whole command line (Typer, Rich, every command) before loading the model.
+    Marked as `postagger.__main__`, the script is skipped there (two workers start about
+    0.03 s sooner: most of those imports a worker needs anyway); nothing else reads the mark."""
     script = sys.modules.get("__main__")
     if script is not None and getattr(script, "__spec__", None) is None:
         script.__spec__ = ModuleSpec("postagger.__main__", None)
