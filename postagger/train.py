@@ -514,9 +514,9 @@ class Trainer:
     def restart(self, epoch: int) -> None:
         """After the last epoch (`epoch`): back to the best weights, Adam's moments and step
         count set to zero and the learning rate that the best epoch trained with, for
-        `config.restart_epochs` epochs at that rate. On EWT, continuing the shipped recipe's
-        best model so gained 0.09 dev UPOS on average over three continuations, where the
-        halved rates of the last epochs had stalled (docs/BENCHMARKS.md)."""
+        `config.restart_epochs` epochs at that rate, where the halved rates of the last epochs
+        had stalled. On EWT it gained a few hundredths of a point of dev UPOS on average
+        (seven continuations of three seeds' models; docs/BENCHMARKS.md)."""
         self.restarted = epoch
         best = next(h for h in self.history if h["epoch"] == self.best["epoch"])
         self.model.set_weights(self.export.get_weights())
