@@ -47,18 +47,47 @@ class JointChoice:
     combination, that is it; else the nearest one that makes sense together (no PROPN
     tagged NN)."""
 
+    #: combinations are looked up in a table of every possible one up to this many
+    TABLE_LIMIT = 1 << 24
+
     def __init__(self, vocab: Vocabulary):
         ids = [[index.ids[v] for v, index in zip(c, vocab.tagsets.values())] for c in vocab.combinations]
         self.allowed = np.array(ids, dtype=np.intp).T  # (heads, combinations)
-        self.keys = _row_keys(self.allowed.T)
+        sizes = [len(index) for index in vocab.tagsets.values()]
+        self.radix = self.table = None
+        if np.prod(sizes, dtype=np.float64) <= self.TABLE_LIMIT:
+            # each combination's place among all possible ones: mixed radix over the heads' sizes
+            self.radix = np.cumprod([1, *sizes[:0:-1]])[::-1].astype(np.intp)
+            self.table = np.zeros(int(np.prod(sizes)), bool)
+            self.table[self.radix @ self.allowed] = True
+        else:  # too many possible combinations (a head per feature): compared as bytes
+            self.keys = _row_keys(self.allowed.T)
 
-    def best(self, probs: list[np.ndarray], batch: int = 1024) -> np.ndarray:
+    @classmethod
+    def of(cls, vocab: Vocabulary) -> JointChoice | None:
+        """The joint choice of a model of several heads that knows its training data's
+        combinations; None for others (models of one column, or older ones)."""
+        return cls(vocab) if vocab.combinations and len(vocab.tagsets) > 1 else None
+
+    def is_allowed(self, chosen: np.ndarray) -> np.ndarray:
+        """For each word of (heads, words) ids, whether its combination is allowed."""
+        if self.table is not None:
+            return self.table[self.radix @ chosen]
+        return np.isin(_row_keys(chosen.T), self.keys)
+
+    def best(
+        self, probs: list[np.ndarray], batch: int = 1024, best_ids: list[np.ndarray] | None = None
+    ) -> np.ndarray:
         """(heads, words) ids of the best allowed combination, given each head's
-        (words, tags) probabilities. A word whose heads' own best tags are allowed together
-        keeps them (no other combination can score higher); the others (a few in a
-        hundred) are scored against every combination, `batch` words at a time."""
-        chosen = np.stack([p.argmax(-1) for p in probs])  # a padding id is never allowed: scored below
-        others = np.flatnonzero(~np.isin(_row_keys(chosen.T), self.keys))
+        (words, tags) probabilities and, where the engine gave them, each head's best ids
+        (`best_ids`, the padding tag left out: as no allowed combination holds it, the
+        choice is the same). A word whose heads' own best tags are allowed together keeps
+        them (no other combination can score higher); the others (a few in a hundred) are
+        scored against every combination, `batch` words at a time."""
+        if best_ids is None:  # a padding id is never allowed: such a word is scored below
+            best_ids = [p.argmax(-1) for p in probs]
+        chosen = np.stack(best_ids).astype(np.intp, copy=False)
+        others = np.flatnonzero(~self.is_allowed(chosen))
         logs = [np.log(np.maximum(p[others], 1e-30, dtype=np.float32)) for p in probs]
         for start in range(0, len(others), batch):
             part = slice(start, start + batch)
@@ -78,11 +107,11 @@ def _row_keys(rows: np.ndarray) -> np.ndarray:
 class Decoder:
     """Collects a network's outputs batch by batch into one `TaggedSentence` per sentence."""
 
-    def __init__(self, vocab: Vocabulary, sentences: int, top_k: int = 0, joint: bool = True):
-        """`joint`: tag combinations as `JointChoice` picks them, where the model knows its
-        training data's combinations (models of one column, or older ones, do not)."""
+    def __init__(self, vocab: Vocabulary, sentences: int, top_k: int = 0, joint: JointChoice | None = None):
+        """`joint`: tag combinations as this `JointChoice` picks them (`JointChoice.of`);
+        None: each head's own best tag."""
         self.vocab = vocab
-        self.joint = JointChoice(vocab) if joint and vocab.combinations and len(vocab.tagsets) > 1 else None
+        self.joint = joint
         self.sentences = [
             TaggedSentence({column: [] for column in vocab.columns}, [] if top_k > 0 else None)
             for _ in range(sentences)
@@ -95,11 +124,11 @@ class Decoder:
 
     @property
     def outputs(self) -> list[str]:
-        """The network outputs `add` needs: each head's best ids, the first head's
-        probabilities when scores are asked for."""
-        if self.joint is not None:
-            return list(self.names.values())
+        """The network outputs `add` needs: each head's best ids; with joint decoding every
+        head's probabilities, else the first head's when scores are asked for."""
         ids = [f"{name}_ids" for name in self.names.values()]
+        if self.joint is not None:
+            return ids + list(self.names.values())
         return ids + (["tags"] if self.top_k > 0 else [])
 
     def add(
@@ -107,19 +136,20 @@ class Decoder:
     ) -> None:
         """A batch of sentences (their positions and lengths): `outputs` as the network
         gave them (batch, time, ...), `real` the (batch, time) mask of the real words."""
+        best = [outputs[f"{name}_ids"][real] for name in self.names.values()]
         if self.joint is not None:
-            chosen = self.joint.best([outputs[name][real] for name in self.names.values()])
-            values = {head: self.strings[head][ids].tolist() for head, ids in zip(self.names, chosen)}
-        else:
-            values = {head: self.strings[head][outputs[f"{name}_ids"][real]].tolist()
-                      for head, name in self.names.items()}  # fmt: skip
+            best = self.joint.best([outputs[name][real] for name in self.names.values()], best_ids=best)
+        # the batch's columns at once, then each sentence's slice of them
+        columns = self.vocab.columns_of(
+            {head: self.strings[head][ids].tolist() for head, ids in zip(self.names, best)}
+        )
         if self.top_k > 0:
             top, top_probs = top_tag_ids(outputs["tags"][real], self.top_k)
             top, top_probs = top.tolist(), top_probs.tolist()
         start = 0
         for i, n in zip(index, sizes):
             end = start + n
-            tags = self.vocab.columns_of({head: column[start:end] for head, column in values.items()})
+            tags = {column: values[start:end] for column, values in columns.items()}
             scores = None
             if self.top_k > 0:
                 scores = [

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,7 +21,7 @@ from typing import TypeVar
 import numpy as np
 
 from postagger.batching import length_groups
-from postagger.decoding import Decoder, TaggedSentence
+from postagger.decoding import Decoder, JointChoice, TaggedSentence
 from postagger.engines import TaggerNetwork, load_segmenter_network, load_tagger_network
 from postagger.formtable import FormTable
 from postagger.modeldir import ModelInfo, load_model_info
@@ -102,7 +103,7 @@ class Tagger:
         probable combination seen in training (`decoding.Decoder`); else each column's own
         best tag. Sentences are batched by length; the result is in input order."""
         forms = list(sentences)
-        decoder = Decoder(self.info.vocab, len(forms), top_k, joint)
+        decoder = Decoder(self.info.vocab, len(forms), top_k, self._joint_choice if joint else None)
         lengths = np.fromiter(map(len, forms), np.intp, len(forms))
         nonempty = np.flatnonzero(lengths)
         for group in length_groups(lengths[nonempty], batch_size, max_padding=self.network.max_padding):
@@ -117,6 +118,11 @@ class Tagger:
                 index.tolist(), sizes.tolist(), self.network.sentences.run(inputs, decoder.outputs), real
             )
         return decoder.sentences
+
+    @functools.cached_property
+    def _joint_choice(self) -> JointChoice | None:
+        """The model's `JointChoice` (None for a model without one), made on first use."""
+        return JointChoice.of(self.info.vocab)
 
     def tag_text(
         self, text: str, batch_size: int = 64, top_k: int = 0, joint: bool = True

@@ -47,6 +47,27 @@ def test_the_choice_is_the_best_allowed_combination_and_the_argmax_when_allowed(
     assert 0 < argmax_allowed < len(chosen)  # both cases were met
 
 
+def test_the_table_and_the_byte_comparison_agree_and_best_ids_change_nothing(monkeypatch):
+    rng = np.random.default_rng(7)
+    pairs = list(itertools.product("ABC", "abcd"))
+    vocab = two_head_vocab([pairs[i] for i in sorted(rng.choice(len(pairs), 6, replace=False))])
+    upos, xpos = (
+        rng.dirichlet(np.ones(4), 500).astype(np.float32),
+        rng.dirichlet(np.ones(5), 500).astype(np.float32),
+    )
+    upos[:50, 0] = 0.99  # words whose best tag is padding: scored like the others
+    table = JointChoice(vocab)
+    assert table.table is not None
+    chosen = table.best([upos, xpos], batch=64)
+    best_ids = [p[:, 1:].argmax(-1) + 1 for p in (upos, xpos)]  # as the engines give them
+    assert (table.best([upos, xpos], best_ids=best_ids) == chosen).all()
+    monkeypatch.setattr(JointChoice, "TABLE_LIMIT", 0)
+    keys = JointChoice(vocab)
+    assert keys.table is None
+    assert (keys.best([upos, xpos], batch=64) == chosen).all()
+    assert (keys.best([upos, xpos], best_ids=best_ids) == chosen).all()
+
+
 def test_training_records_the_combinations_and_the_vocabulary_keeps_them(joint_model):
     from postagger.modeldir import load_model_info
 
