@@ -136,18 +136,20 @@ class Sentence:
         for values in columns.values():
             if len(values) != len(self.words):
                 raise ValueError(f"{len(values)} values for {len(self.words)} words")
-        indexes = {COLUMNS.index(name): values for name, values in columns.items()}
         lines = list(self.lines)
-        for i, word in enumerate(self.words):
+        rows = [w.fields.copy() for w in self.words]  # the fields read from each word's line
+        if self.words and self.words[0].line_index == 0 and lines[0][0] == "\ufeff":
+            rows[0] = lines[0].rstrip("\r\n").split("\t")  # the file's first line: its BOM kept
+        for name, values in columns.items():
+            col = COLUMNS.index(name)
+            for parts, value in zip(rows, values):
+                parts[col] = value
+        if misc is not None:
+            for parts, items in zip(rows, misc):
+                parts[9] = merge_misc(parts[9], items)
+        for word, parts in zip(self.words, rows):
             raw = lines[word.line_index]
-            body = raw.rstrip("\r\n")
-            ending = raw[len(body) :]
-            # the fields read from this line (split again only after a BOM, which they lack)
-            parts = body.split("\t") if raw[0] == "\ufeff" else list(word.fields)
-            for col, values in indexes.items():
-                parts[col] = values[i]
-            if misc is not None:
-                parts[9] = merge_misc(parts[9], misc[i])
+            ending = "\n" if raw[-1] == "\n" and raw[-2:-1] != "\r" else raw[len(raw.rstrip("\r\n")) :]
             lines[word.line_index] = "\t".join(parts) + ending
         return lines
 
@@ -221,7 +223,12 @@ class Block:
 
     def lines(self) -> list[str]:
         """The decoded lines with their endings (split at "\\n" only, as files are read)."""
-        return io.StringIO(self.text(), newline="\n").readlines()
+        lines = self.text().split("\n")
+        last = lines.pop()
+        lines = [line + "\n" for line in lines]
+        if last:  # the file's last line, without a line ending
+            lines.append(last)
+        return lines
 
     def _line_at(self, offset: int) -> int:
         return self.first_line + self.data.count(b"\n", 0, offset)
@@ -348,15 +355,23 @@ def parse_conllu(block: Block) -> list[Sentence]:
             builder.add(1, first, rest)
         lines = lines[1:]
         number = 2
+    raw, words = builder.lines, builder.words
     for number, line in enumerate(lines, number):  # noqa: B020 (the first line's number)
-        if line.isspace():  # blank (white space only) ends the sentence
-            builder.lines.append(line)
+        if line[0] == "#":
+            raw.append(line)
+        elif line.isspace():  # blank (white space only) ends the sentence
+            raw.append(line)
             sentences.append(builder.finish())
             builder = _SentenceBuilder(name, number + 1)
-        elif line[0] == "#":
-            builder.lines.append(line)
+            raw, words = builder.lines, builder.words
         else:
-            builder.add(number, line, line.rstrip("\r\n"))
+            fields = line.rstrip("\r\n").split("\t")
+            # the next word, as almost every line is (else `add` checks and explains)
+            if len(fields) == 10 and fields[0] == str(len(words) + 1) and fields[1]:
+                words.append(Word(len(raw), fields[1], fields))
+                raw.append(line)
+            else:
+                builder.add(number, line, line.rstrip("\r\n"))
     if builder.lines:
         sentences.append(builder.finish())
     return sentences
