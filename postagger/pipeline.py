@@ -17,6 +17,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from postagger.conllu_io import Block
@@ -71,18 +72,19 @@ class _Pieces:
 
 def tag_files(
     stream: TextIO,
-    model: ModelInfo,
+    model: ModelInfo | str | Path | None,
     engine: str,
     plan: list[tuple[str, Job]],
     jobs: int = 1,
     advance: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Tag each (path, job) of `plan` in turn ('-' is stdin) with the `model` run by
-    `engine`, writing to `stream`; new CoNLL-U sentences are numbered across all files.
-    `advance` is called with each block's item count and size in bytes (progress).
+    """Tag each (path, job) of `plan` in turn ('-' is stdin) with the `model` (a model
+    directory read already, or its path; None: the shipped model) run by `engine`, writing
+    to `stream`; new CoNLL-U sentences are numbered across all files. `advance` is called
+    with each block's item count and size in bytes (progress).
 
-    With `jobs` > 1 and more than one block of input, `jobs` worker processes load the
-    network and tag; this process never does (it would only add to the start-up time)."""
+    With `jobs` > 1 and more than one block of input, `jobs` worker processes read the model
+    and tag; this process never does (it would only delay the workers' start)."""
     from postagger.engines import check_engine  # NumPy: only where this process tags
 
     check_engine(engine)  # an engine that cannot run here is refused before any work
@@ -98,12 +100,14 @@ def tag_files(
     # is reported at once, even before stdin is typed)
     first = list(itertools.islice(blocks, 2)) if jobs > 1 else []
     with contextlib.ExitStack() as stack:
-        if len(first) == 2:
-            tagged = ordered_map(str(model.path), engine, jobs, tag_block, itertools.chain(first, blocks))
+        if len(first) == 2:  # a worker that cannot read the model raises it with its first block
+            tagged = ordered_map(
+                str(_model_path(model)), engine, jobs, tag_block, itertools.chain(first, blocks)
+            )
         else:  # one block (or one job): no worker processes to start
             from postagger.tagger import Tagger
 
-            tagger = Tagger.from_info(model, engine)
+            tagger = Tagger.from_info(_model_info(model), engine)
             stack.enter_context(fewer_collections())
             tagged = (tag_block(tagger, block, job) for block, job in itertools.chain(first, blocks))
         count = 0
@@ -119,3 +123,17 @@ def tag_files(
             size = sizes.popleft()
             if advance is not None:
                 advance(result.items, size)
+
+
+def _model_path(model: ModelInfo | str | Path | None) -> Path:
+    from postagger.modeldir import ModelInfo, default_model_dir
+
+    if isinstance(model, ModelInfo):
+        return model.path
+    return default_model_dir() if model is None else Path(model)
+
+
+def _model_info(model: ModelInfo | str | Path | None) -> ModelInfo:
+    from postagger.modeldir import ModelInfo, load_model_info
+
+    return model if isinstance(model, ModelInfo) else load_model_info(model)

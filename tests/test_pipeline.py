@@ -102,15 +102,23 @@ def test_an_error_in_a_later_block_names_its_line_and_leaves_no_output(
         list(conllu_io.read_conllu(tmp_path / "in.conllu"))
 
 
-def test_a_model_that_fails_in_the_workers_is_one_clear_error(tiny_model, inputs, tmp_path, monkeypatch):
+@pytest.mark.parametrize("damaged", ["weights.npz", "vocab.json", "config.json"])
+def test_a_model_that_fails_in_the_workers_is_one_clear_error(
+    tiny_model, inputs, tmp_path, monkeypatch, damaged
+):
+    """With workers, only they read the model (this process does not wait for it): a
+    damaged file is reported from there, as one line, and no output is left."""
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model, broken)
-    weights = broken / "weights.npz"
-    weights.write_bytes(weights.read_bytes()[:1000])
+    (broken / damaged).write_bytes((broken / damaged).read_bytes()[:1000])
     monkeypatch.setattr(conllu_io, "BLOCK_UNITS", 7)
-    result = runner.invoke(app, ["tag", str(inputs / "in.conllu"), "--model", str(broken), "--jobs", "2"])
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "tagged.conllu"
+    args = ["tag", str(inputs / "in.conllu"), "--model", str(broken), "--jobs", "2", "-o", str(out)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 3, result.output
-    assert "weights.npz: damaged or truncated" in result.stderr and "Traceback" not in result.output
+    assert f"{damaged}: damaged or truncated" in result.stderr and "Traceback" not in result.output
+    assert list(out.parent.iterdir()) == []  # no output, no temporary file
 
 
 def test_raw_text_without_blank_lines_is_read_in_bounded_pieces(

@@ -55,26 +55,24 @@ def tag_cli(
 
     limit_threads()  # before NumPy is imported
     from postagger.formats import guess_input_format
-    from postagger.modeldir import load_model_info
     from postagger.pipeline import Job
 
     inputs = inputs or ["-"]
     jobs = jobs or _default_jobs(inputs)
     top = max(top_k, 1 if with_confidence else 0)
     _check_request(inputs, top, output_format)
-    info = load_model_info(model)
     plan = [
         (path, Job(input_format or guess_input_format(path), output_format, batch_size, top, joint_decoding))
         for path in inputs
     ]
     if output is None:
-        _tag_to(sys.stdout, info, engine, plan, jobs)
+        _tag_to(sys.stdout, model, engine, plan, jobs)
         sys.stdout.flush()
     else:
         from postagger.atomic import atomic_output
 
         with atomic_output(output) as stream:
-            _tag_to(stream, info, engine, plan, jobs)
+            _tag_to(stream, model, engine, plan, jobs)
 
 
 def _check_request(inputs: list[str], top: int, output_format: OutputFormat) -> None:
@@ -94,7 +92,8 @@ def _default_jobs(inputs: list[str]) -> int:
     return 1 if "-" in inputs and is_live(sys.stdin.buffer) else usable_cores()
 
 
-def _tag_to(stream, info, engine: str, plan, jobs: int) -> None:
+def _tag_to(stream, model, engine: str, plan, jobs: int) -> None:
+    """`model`: the model directory (None: the shipped model), read where it is used."""
     from postagger.cli.render import tagging_progress
     from postagger.pipeline import tag_files
 
@@ -109,4 +108,4 @@ def _tag_to(stream, info, engine: str, plan, jobs: int) -> None:
             sentences += items
             progress.update(task, advance=size, sentences=sentences)
 
-        tag_files(stream, info, engine, plan, jobs, advance=advance)
+        tag_files(stream, model, engine, plan, jobs, advance=advance)
