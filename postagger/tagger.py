@@ -106,6 +106,7 @@ class Tagger:
         decoder = Decoder(self.info.vocab, len(forms), top_k, self._joint_choice if joint else None)
         lengths = np.fromiter(map(len, forms), np.intp, len(forms))
         nonempty = np.flatnonzero(lengths)
+        self._table.prepare(f for words in forms for f in words)
         for group in length_groups(lengths[nonempty], batch_size, max_padding=self.network.max_padding):
             index = nonempty[group]
             sizes = lengths[index]
