@@ -242,6 +242,26 @@ def test_help_and_argument_errors_do_not_import_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
 
 
+def test_tagging_in_a_pipeline_imports_neither_rich_nor_tensorflow(rules_model, tmp_path):
+    """Start-up time: with stderr not a terminal there is no progress display to import."""
+    (tmp_path / "in.txt").write_text("The cat sat .\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from postagger.cli import main\n"
+        f"sys.argv = ['postagger', 'tag', {str(tmp_path / 'in.txt')!r}, '--model', {str(rules_model)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "loaded = [m for m in ('rich', 'rich.console', 'tensorflow', 'pydantic') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "\tThe\t" in done.stdout
+
+
 def test_console_script_in_a_pipeline(rules_model):
     exe = os.path.join(os.path.dirname(sys.executable), "postagger")
     proc = subprocess.run(
