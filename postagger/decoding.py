@@ -76,19 +76,26 @@ class JointChoice:
         return np.isin(_row_keys(chosen.T), self.keys)
 
     def best(
-        self, probs: list[np.ndarray], batch: int = 1024, best_ids: list[np.ndarray] | None = None
+        self,
+        probs: list[np.ndarray],
+        batch: int = 1024,
+        best_ids: list[np.ndarray] | None = None,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:
         """(heads, words) ids of the best allowed combination, given each head's
         (words, tags) probabilities and, where the engine gave them, each head's best ids
         (`best_ids`, the padding tag left out: as no allowed combination holds it, the
-        choice is the same). A word whose heads' own best tags are allowed together keeps
-        them (no other combination can score higher); the others (a few in a hundred) are
-        scored against every combination, `batch` words at a time."""
+        choice is the same). With `rows`, the words' probabilities are those rows of
+        `probs` (only the few words scored are copied out of a batch's padded outputs).
+        A word whose heads' own best tags are allowed together keeps them (no other
+        combination can score higher); the others (a few in a hundred) are scored against
+        every combination, `batch` words at a time."""
         if best_ids is None:  # a padding id is never allowed: such a word is scored below
-            best_ids = [p.argmax(-1) for p in probs]
+            best_ids = [p.argmax(-1) if rows is None else p[rows].argmax(-1) for p in probs]
         chosen = np.stack(best_ids).astype(np.intp, copy=False)
         others = np.flatnonzero(~self.is_allowed(chosen))
-        logs = [np.log(np.maximum(p[others], 1e-30, dtype=np.float32)) for p in probs]
+        at = others if rows is None else rows[others]
+        logs = [np.log(np.maximum(p[at], 1e-30, dtype=np.float32)) for p in probs]
         for start in range(0, len(others), batch):
             part = slice(start, start + batch)
             score = logs[0][part][:, self.allowed[0]]
@@ -112,15 +119,21 @@ class Decoder:
         None: each head's own best tag."""
         self.vocab = vocab
         self.joint = joint
-        self.sentences = [
-            TaggedSentence({column: [] for column in vocab.columns}, [] if top_k > 0 else None)
-            for _ in range(sentences)
-        ]  # empty sentences keep these
+        self._sentences: list[TaggedSentence | None] = [None] * sentences
         self.top_k = min(top_k, len(vocab.tags) - 1)
         self.names = vocab.output_names  # head → output name
         self.tags = vocab.tags.items
         # tag strings by id as object arrays: a batch's ids become strings in one indexing
         self.strings = {head: np.array(vocab.tagsets[head].items, dtype=object) for head in self.names}
+
+    @property
+    def sentences(self) -> list[TaggedSentence]:
+        """Every sentence's tags, in input order (no tags for an empty sentence)."""
+        columns, scored = self.vocab.columns, self.top_k > 0
+        return [
+            TaggedSentence({column: [] for column in columns}, [] if scored else None) if s is None else s
+            for s in self._sentences
+        ]
 
     @property
     def outputs(self) -> list[str]:
@@ -138,7 +151,8 @@ class Decoder:
         gave them (batch, time, ...), `real` the (batch, time) mask of the real words."""
         best = [outputs[f"{name}_ids"][real] for name in self.names.values()]
         if self.joint is not None:
-            best = self.joint.best([outputs[name][real] for name in self.names.values()], best_ids=best)
+            probs = [outputs[name].reshape(-1, outputs[name].shape[-1]) for name in self.names.values()]
+            best = self.joint.best(probs, best_ids=best, rows=np.flatnonzero(real))
         # the batch's columns at once, then each sentence's slice of them
         columns = self.vocab.columns_of(
             {head: self.strings[head][ids].tolist() for head, ids in zip(self.names, best)}
@@ -155,5 +169,5 @@ class Decoder:
                 scores = [
                     [(self.tags[t], p) for t, p in zip(top[j], top_probs[j])] for j in range(start, end)
                 ]
-            self.sentences[i] = TaggedSentence(tags, scores)
+            self._sentences[i] = TaggedSentence(tags, scores)
             start = end

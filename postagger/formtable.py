@@ -42,16 +42,19 @@ class FormTable:
         """(rows, vectors): the vectors of `forms` are vectors[rows]. The vectors are the
         table's, or fresh ones for a batch with more distinct forms than the table holds."""
         index = self.index
+        try:  # every form is in the table, as after `prepare`
+            return np.fromiter(map(index.__getitem__, forms), np.intp, len(forms)), self.vectors
+        except KeyError:
+            pass
         new = [f for f in dict.fromkeys(forms) if f not in index]
-        if new and len(index) + len(new) >= FORM_TABLE_ROWS:
+        if len(index) + len(new) >= FORM_TABLE_ROWS:
             index.clear()
             new = list(dict.fromkeys(forms))
             if len(new) >= FORM_TABLE_ROWS:  # more distinct forms than the table holds
                 vectors = self._represent(new)
                 place = {f: i for i, f in enumerate(new, 1)}
                 return np.fromiter(map(place.__getitem__, forms), np.intp, len(forms)), vectors
-        if new:
-            self._store(new)
+        self._store(new)
         return np.fromiter(map(index.__getitem__, forms), np.intp, len(forms)), self.vectors
 
     def _store(self, new: list[str]) -> None:
