@@ -156,7 +156,9 @@ class Sentence:
 
 def merge_misc(misc: str, items: dict[str, str]) -> str:
     """MISC with `items` set: existing items of the same names are replaced, others kept."""
-    kept = [] if misc == "_" else [m for m in misc.split("|") if m.split("=", 1)[0] not in items]
+    if misc == "_":  # the common case: only the new items
+        return "|".join([f"{name}={value}" for name, value in items.items()]) or "_"
+    kept = [m for m in misc.split("|") if m.split("=", 1)[0] not in items]
     merged = kept + [f"{name}={value}" for name, value in items.items()]
     return "|".join(merged) if merged else "_"
 
@@ -523,20 +525,22 @@ def format_sentence(
     out = [f"# {c}\n" for c in comments or []]
     ranges = {m.first: m for m in multiword or []}
     inside_range_until = 0
-    filled = {COLUMNS.index(name): values for name, values in columns.items()}
-    for i, form in enumerate(words, 1):
+    rows = [[str(i), form, "_", "_", "_", "_", "_", "_", "_", "_"] for i, form in enumerate(words, 1)]
+    for name, values in columns.items():  # column by column: one loop each, not one per word
+        col = COLUMNS.index(name)
+        for fields, value in zip(rows, values):
+            fields[col] = value
+    for i, fields in enumerate(rows, 1):
         if i in ranges:
             m = ranges[i]
             range_misc = merge_misc("_" if m.space_after else "SpaceAfter=No", m.misc)
             out.append(f"{m.first}-{m.last}\t{m.form}\t_\t_\t_\t_\t_\t_\t_\t{range_misc}\n")
             inside_range_until = m.last
-        fields = [str(i), form, "_", "_", "_", "_", "_", "_", "_", "_"]
-        for col, values in filled.items():
-            fields[col] = values[i - 1]
         if space_after is not None and not space_after[i - 1] and i > inside_range_until:
             fields[9] = "SpaceAfter=No"
-        if misc is not None:
+        if misc is not None and misc[i - 1]:
             fields[9] = merge_misc(fields[9], misc[i - 1])
-        out.append("\t".join(fields) + "\n")
+        fields[9] += "\n"
+        out.append("\t".join(fields))
     out.append("\n")
     return "".join(out)
