@@ -153,13 +153,18 @@ def default_model_dir(package_dir: Path = PACKAGE_DIR) -> Path:
     )
 
 
+def model_dir(path: str | Path | None) -> Path:
+    """The directory a `--model` value names: the shipped model for None."""
+    return default_model_dir() if path is None else Path(path)
+
+
 def _read_json(path: Path) -> dict:
     return read_json_object(path, "missing from the model directory", "damaged or truncated", ModelError)
 
 
 def load_model_info(path: str | Path | None) -> ModelInfo:
     """Read and validate a model directory (without loading TensorFlow)."""
-    path = default_model_dir() if path is None else Path(path)
+    path = model_dir(path)
     _check_files(path)
     meta = _read_json(path / "config.json")
     fmt = meta.get("format")

@@ -126,11 +126,9 @@ def tag_files(
 
 
 def _model_path(model: ModelInfo | str | Path | None) -> Path:
-    from postagger.modeldir import ModelInfo, default_model_dir
+    from postagger.modeldir import ModelInfo, model_dir
 
-    if isinstance(model, ModelInfo):
-        return model.path
-    return default_model_dir() if model is None else Path(model)
+    return model.path if isinstance(model, ModelInfo) else model_dir(model)
 
 
 def _model_info(model: ModelInfo | str | Path | None) -> ModelInfo:
