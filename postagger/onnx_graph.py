@@ -129,21 +129,27 @@ def build_segmenter_graph(weights: dict[str, np.ndarray], dilations: list[int]) 
     joined = g.node("Concat", [chars, categories], "joined", axis=-1)
     pad = g.node("Equal", ["chars", g.constant("pad_id", np.array(0, np.int32))], "is_pad")
     real = g.node("Cast", [g.node("Not", [pad], "is_real")], "real_btc", to=TensorProto.FLOAT)
-    real = g.node("Unsqueeze", [real, g.constant("channel_axis", np.array([1], np.int64))], "real")
-    # channels first (batch, channels, time) for Conv
-    x = g.node("Mul", [g.node("Transpose", [joined], "joined_bct", perm=[0, 2, 1]), real], "seg_input")
+    # (batch, channels, 1, time): a 1-D convolution as a 2-D one of height 1, for which ONNX
+    # Runtime uses its blocked-channel (NCHWc) kernels: 1.5 times as fast here; the same
+    # values but for float rounding (~1e-6 in the probabilities)
+    real = g.node("Unsqueeze", [real, g.constant("channel_axes", np.array([1, 2], np.int64))], "real")
+    height = g.constant("height_axis", np.array([2], np.int64))
+    joined = g.node("Transpose", [joined], "joined_bct", perm=[0, 2, 1])
+    x = g.node("Mul", [g.node("Unsqueeze", [joined, height], "joined_bc1t"), real], "seg_input")
     channels = w["seg_char_embedding/0"].shape[1] + w["seg_category_embedding/0"].shape[1]
     for i, dilation in enumerate(dilations, 1):
-        kernel = w[f"seg_conv_{i}/0"]  # Keras (width, in, out) → ONNX (out, in, width)
+        kernel = w[f"seg_conv_{i}/0"]  # Keras (width, in, out) → ONNX (out, in, 1, width)
         width, filters = kernel.shape[0], kernel.shape[2]
         side = (width - 1) // 2 * dilation
-        inputs = [x, g.constant(f"conv{i}_w", np.ascontiguousarray(kernel.transpose(2, 1, 0))),
+        inputs = [x, g.constant(f"conv{i}_w", np.ascontiguousarray(kernel.transpose(2, 1, 0)[:, :, None, :])),
                   g.constant(f"conv{i}_b", w[f"seg_conv_{i}/1"])]  # fmt: skip
-        h = g.node("Conv", inputs, f"conv{i}", dilations=[dilation], pads=[side, side], kernel_shape=[width])
+        h = g.node(
+            "Conv", inputs, f"conv{i}", dilations=[1, dilation], pads=[0, side, 0, side], kernel_shape=[1, width]
+        )
         h = g.node("Mul", [g.node("Relu", [h], f"relu{i}"), real], f"masked{i}")
         x = g.node("Add", [x, h], f"residual{i}") if channels == filters else h
         channels = filters
-    states = g.node("Transpose", [x], "states", perm=[0, 2, 1])
+    states = g.node("Transpose", [g.node("Squeeze", [x, height], "residual_bct")], "states", perm=[0, 2, 1])
     product = g.node("MatMul", [states, g.constant("dense_w", w["seg_boundaries/0"])], "dense")
     logits = g.node("Add", [product, g.constant("dense_b", w["seg_boundaries/1"])], "logits")
     g.node("Softmax", [logits], "boundaries", axis=-1)
