@@ -143,9 +143,8 @@ def build_segmenter_graph(weights: dict[str, np.ndarray], dilations: list[int]) 
         side = (width - 1) // 2 * dilation
         inputs = [x, g.constant(f"conv{i}_w", np.ascontiguousarray(kernel.transpose(2, 1, 0)[:, :, None, :])),
                   g.constant(f"conv{i}_b", w[f"seg_conv_{i}/1"])]  # fmt: skip
-        h = g.node(
-            "Conv", inputs, f"conv{i}", dilations=[1, dilation], pads=[0, side, 0, side], kernel_shape=[1, width]
-        )
+        shape = {"dilations": [1, dilation], "pads": [0, side, 0, side], "kernel_shape": [1, width]}
+        h = g.node("Conv", inputs, f"conv{i}", **shape)
         h = g.node("Mul", [g.node("Relu", [h], f"relu{i}"), real], f"masked{i}")
         x = g.node("Add", [x, h], f"residual{i}") if channels == filters else h
         channels = filters
