@@ -34,7 +34,7 @@ class FormTable:
         they fit in it: the word stage then pads groups of similar length (batch by batch,
         each batch's few new forms would be padded to its longest; 3 times the character
         encoder's work on a block of English)."""
-        new = [f for f in dict.fromkeys(forms) if f not in self.index]
+        new = self._new(forms)
         if new and len(self.index) + len(new) < FORM_TABLE_ROWS:
             self._store(new)
 
@@ -46,7 +46,7 @@ class FormTable:
             return np.fromiter(map(index.__getitem__, forms), np.intp, len(forms)), self.vectors
         except KeyError:
             pass
-        new = [f for f in dict.fromkeys(forms) if f not in index]
+        new = self._new(forms)
         if len(index) + len(new) >= FORM_TABLE_ROWS:
             index.clear()
             new = list(dict.fromkeys(forms))
@@ -56,6 +56,11 @@ class FormTable:
                 return np.fromiter(map(place.__getitem__, forms), np.intp, len(forms)), vectors
         self._store(new)
         return np.fromiter(map(index.__getitem__, forms), np.intp, len(forms)), self.vectors
+
+    def _new(self, forms: Iterable[str]) -> list[str]:
+        """The distinct forms not in the table, in order of first occurrence."""
+        index = self.index
+        return [f for f in dict.fromkeys(forms) if f not in index]
 
     def _store(self, new: list[str]) -> None:
         """Add forms not in the table (there is room for them)."""
