@@ -510,6 +510,35 @@ def join_feats(feats: dict[str, str]) -> str:
     return "|".join(f"{name}={value}" for name, value in items) or "_"
 
 
+def format_tokens(
+    tokens: list, spans: list[tuple[int, int]], columns: dict[str, list[str]], comments: list[str]
+) -> str:
+    """What `format_sentence` writes for raw text's tokens (`postagger.text.Token`: a form,
+    its words, whether a space follows) at their character spans, without further MISC
+    items: each token's line gets `TokenRange=start:end` (after `SpaceAfter=No`), a
+    multiword token's on its range line. Line by line: raw text's common case, in one pass."""
+    n = sum(len(token.words) for token in tokens)
+    middle: list = [["_"] * n for _ in range(7)]  # LEMMA to DEPS
+    for name, values in columns.items():
+        middle[COLUMNS.index(name) - 2] = values
+    fields = list(map("\t".join, zip(*middle)))
+    out = [f"# {c}\n" for c in comments]
+    i = 0
+    for token, (start, end) in zip(tokens, spans):
+        misc = f"TokenRange={start}:{end}" if token.space_after else f"SpaceAfter=No|TokenRange={start}:{end}"
+        words = token.words
+        if len(words) == 1:
+            out.append(f"{i + 1}\t{words[0]}\t{fields[i]}\t{misc}\n")
+            i += 1
+            continue
+        out.append(f"{i + 1}-{i + len(words)}\t{token.form}\t_\t_\t_\t_\t_\t_\t_\t{misc}\n")
+        for word in words:
+            out.append(f"{i + 1}\t{word}\t{fields[i]}\t_\n")
+            i += 1
+    out.append("\n")
+    return "".join(out)
+
+
 def format_sentence(
     words: list[str],
     columns: dict[str, list[str]],

@@ -22,6 +22,7 @@ from postagger.conllu_io import (
     MultiwordToken,
     Sentence,
     format_sentence,
+    format_tokens,
     parse_conllu,
     read_blocks,
 )
@@ -247,6 +248,8 @@ class Writer:
         comments.append(f"text = {item.text}")
         if item.tokens is None:
             return format_sentence(item.words, columns, comments=comments, misc=misc)
+        if misc is None:  # no scores: the common case, line by line
+            return format_tokens(item.tokens, item.token_spans(), columns, comments)
         misc = misc or [{} for _ in item.words]
         space_after, multiword, position = [], [], 1
         for token, (start, end) in zip(item.tokens, item.token_spans()):

@@ -121,6 +121,43 @@ def test_format_sentence_writes_multiword_tokens_and_space_after():
     ]
 
 
+@pytest.mark.parametrize("columns", [("upos",), ("upos", "xpos", "feats")])
+def test_raw_text_tokens_are_written_as_the_general_writer_writes_them(columns):
+    """`format_tokens`, raw text's line-by-line writer, gives `format_sentence`'s bytes:
+    TokenRange after SpaceAfter=No, a multiword token's items on its range line, its
+    words' MISC empty, whatever the token ends with."""
+    from postagger.conllu_io import MultiwordToken, format_tokens
+    from postagger.text import Token
+
+    tokens = [
+        Token("Hello", ("Hello",), True),
+        Token("don't", ("do", "n't"), False),
+        Token("gonna", ("gon", "na"), True),
+        Token("x", ("x",), False),
+        Token(".", (".",), True),
+    ]
+    spans = [(0, 5), (6, 11), (12, 17), (18, 19), (19, 20)]
+    words = [w for t in tokens for w in t.words]
+    tags = {c: [f"{c}{i}" for i in range(len(words))] for c in columns}
+    space_after, multiword, misc, position = [], [], [{} for _ in words], 1
+    for token, (start, end) in zip(tokens, spans):  # as Writer._new_conllu does with scores
+        n, ranged = len(token.words), {"TokenRange": f"{start}:{end}"}
+        if n > 1:
+            multiword.append(
+                MultiwordToken(position, position + n - 1, token.form, token.space_after, ranged)
+            )
+        else:
+            misc[position - 1] = ranged
+        space_after.extend([True] * (n - 1) + [token.space_after])
+        position += n
+    comments = ["sent_id = 3", "text = Hello don't gonna x."]
+    general = format_sentence(
+        words, tags, space_after=space_after, multiword=multiword, comments=comments, misc=misc
+    )
+    assert format_tokens(tokens, spans, tags, comments) == general
+    assert "SpaceAfter=No|TokenRange=6:11" in general and "\tTokenRange=12:17\n" in general
+
+
 def test_output_is_valid_for_the_conllu_library():
     import conllu
 
