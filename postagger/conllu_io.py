@@ -17,11 +17,14 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from conllu.parser import parse_dict_value
 
 from postagger.errors import PostaggerError
+
+if TYPE_CHECKING:  # text.py imports this module
+    from postagger.text import Token
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 
@@ -511,10 +514,10 @@ def join_feats(feats: dict[str, str]) -> str:
 
 
 def format_tokens(
-    tokens: list, spans: list[tuple[int, int]], columns: dict[str, list[str]], comments: list[str]
+    tokens: list[Token], spans: list[tuple[int, int]], columns: dict[str, list[str]], comments: list[str]
 ) -> str:
-    """What `format_sentence` writes for raw text's tokens (`postagger.text.Token`: a form,
-    its words, whether a space follows) at their character spans, without further MISC
+    """What `format_sentence` writes for raw text's tokens (a form, its words, whether a
+    space follows) at their character spans, without further MISC
     items: each token's line gets `TokenRange=start:end` (after `SpaceAfter=No`), a
     multiword token's on its range line. Line by line: raw text's common case, in one pass."""
     n = sum(len(token.words) for token in tokens)
