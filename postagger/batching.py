@@ -7,12 +7,17 @@ padding never counts, whatever Keras does with masks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from postagger.vocab import BOW_ID, EOW_ID, PAD_ID, UNK_ID, Vocabulary
+
+if TYPE_CHECKING:
+    from postagger.conllu_io import Sentence
 
 
 @dataclass
@@ -175,15 +180,35 @@ def length_groups(
     return groups
 
 
+def document_counts(sentences: Iterable[Sentence]) -> Counter[str] | None:
+    """In how many documents each word form occurs, a document being the sentences from
+    one `# newdoc` comment to the next; None when no sentence opens a document."""
+    counts: Counter[str] = Counter()
+    forms: set[str] = set()
+    found = False
+    for sentence in sentences:
+        if sentence.starts_document:
+            found = True
+            counts.update(forms)
+            forms = set()
+        forms.update(sentence.forms)
+    counts.update(forms)
+    return counts if found else None
+
+
 def drop_words(words: np.ndarray, keep_probability: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Word dropout: replace real words by <unk> with probability 1 - keep_probability[id]."""
     replace = (rng.random(words.shape) >= keep_probability[words]) & (words != PAD_ID)
     return np.where(replace, UNK_ID, words).astype(np.int32)
 
 
-def keep_probabilities(vocab: Vocabulary, alpha: float) -> np.ndarray:
-    """p(keep word id) = n / (alpha + n), n its training count (frequent words are kept)."""
-    counts = np.array([vocab.word_counts.get(w, 0) for w in vocab.words.items], dtype=np.float64)
+def keep_probabilities(
+    vocab: Vocabulary, alpha: float, counts: Mapping[str, int] | None = None
+) -> np.ndarray:
+    """p(keep word id) = n / (alpha + n), n its training count (frequent words are kept), or
+    its count in `counts` (`document_counts`)."""
+    counts = vocab.word_counts if counts is None else counts
+    counts = np.array([counts.get(w, 0) for w in vocab.words.items], dtype=np.float64)
     if alpha <= 0:
         return np.ones(len(counts))
     keep = counts / (alpha + counts)

@@ -21,6 +21,7 @@ WORD_REPRS = ("word", "chars", "both")
 CHAR_ENCODERS = ("lstm", "cnn")
 COLUMNS = ("upos", "xpos", "feats")  # the CoNLL-U columns a model can learn
 FEATS_HEADS = ("whole", "split")
+WORD_DROPOUT_COUNTS = ("occurrences", "documents")
 STRATEGIES = ("default", "mirrored", "multiworker")
 ENGINES = ("auto", "onnx", "numpy", "keras", "onnx-int8")  # see postagger.engines
 #: the help panels of `postagger train --help`, in order
@@ -34,6 +35,7 @@ ABSENT_MEANS = {
     "average_epochs": 0.0,
     "extend_neighbours": 0,
     "restart_epochs": 0,
+    "word_dropout_counts": "occurrences",
 }
 
 
@@ -139,6 +141,15 @@ class ModelConfig:
     # 1,000-sentence slice of it, mostly on unseen words (docs/BENCHMARKS.md)
     word_dropout: float = setting(
         1.0, "Rare-word → <unk> replacement strength (alpha).", "training", at_least=0
+    )
+    # documents: a name repeated within one document is hidden as often as a word seen once,
+    # as new documents bring new names (docs/BENCHMARKS.md)
+    word_dropout_counts: str = setting(
+        "occurrences",
+        "What n counts in word dropout: a word's occurrences, or the training documents"
+        " (# newdoc) it occurs in (occurrences for files without # newdoc).",
+        "training",
+        choices=WORD_DROPOUT_COUNTS,
     )
     # Adam; 0.001 learns the character encoders too slowly (docs/BENCHMARKS.md)
     learning_rate: float = setting(0.003, "Adam learning rate.", "training", above=0)

@@ -127,6 +127,11 @@ class Sentence:
         """Whether a `# newpar` or `# newdoc` comment (with an id or without) opens the sentence."""
         return any(name.split(" ")[0] in ("newpar", "newdoc") for name, _ in self.comments())
 
+    @property
+    def starts_document(self) -> bool:
+        """Whether a `# newdoc` comment (with an id or without) opens the sentence."""
+        return any(name.split(" ")[0] == "newdoc" for name, _ in self.comments())
+
     def tags(self, column: str) -> list[str]:
         return [w.column(column) for w in self.words]
 

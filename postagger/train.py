@@ -319,7 +319,7 @@ class Trainer:
         `anchors` the ids of its rows that came from the vectors (for
         `config.extend_neighbours`); `segmenter` a trained segmenter saved with every model."""
         tf, self.keras = load_tensorflow()
-        from postagger.batching import encode_sentence, keep_probabilities, length_groups
+        from postagger.batching import document_counts, encode_sentence, keep_probabilities, length_groups
         from postagger.engines import keras_tagger_network
         from postagger.model import build_model, compile_model, set_weight_arrays
 
@@ -336,7 +336,12 @@ class Trainer:
             encode_sentence(s.forms, vocab, config.max_word_chars, vocab.head_tags(s))
             for s in train_bank.sentences
         ]
-        self.keep = keep_probabilities(vocab, config.word_dropout)
+        counts = None  # by documents where the files mark them, else by occurrences
+        if config.word_dropout_counts == "documents":
+            counts = document_counts(train_bank.sentences)
+            if counts is None:
+                self.notify("no_documents", {})
+        self.keep = keep_probabilities(vocab, config.word_dropout, counts)
         distribution = distribution_strategy(strategy)
         self.provenance["strategy"] = {"name": strategy, "replicas": distribution.num_replicas_in_sync}
         self.batches = len(length_groups([len(s.words) for s in self.train_data], config.batch_size))

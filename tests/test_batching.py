@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import TRAIN
+from conftest import TRAIN, conllu_block, write
 
 from postagger.batching import (
+    document_counts,
     drop_words,
     encode_sentence,
     keep_probabilities,
@@ -98,6 +99,26 @@ def test_word_dropout_spares_padding_and_frequent_words():
     assert (
         drop_words(batch.words, keep_probabilities(vocab, 0.0), np.random.default_rng(0)) == batch.words
     ).all()
+
+
+def test_word_dropout_can_count_documents(tmp_path):
+    """With document counts, a name repeated in one document is hidden as often as a word
+    seen once (alpha 1: half the time); a word in two documents a third of the time. Files
+    without `# newdoc` have no document counts."""
+    doc1 = conllu_block("1 Ada PROPN", "2 runs VERB", comments=("newdoc id = a", "sent_id = 1"))
+    doc1 += conllu_block("1 Ada PROPN", "2 sleeps VERB", comments=("sent_id = 2",))
+    doc2 = conllu_block("1 Bo PROPN", "2 runs VERB", comments=("newdoc id = b", "sent_id = 3"))
+    sentences = list(read_treebank([write(tmp_path / "d.conllu", doc1 + doc2)]))
+    counts = document_counts(sentences)
+    assert counts == {"Ada": 1, "runs": 2, "sleeps": 1, "Bo": 1}
+    vocab = build_vocabulary(sentences)
+    by_documents = keep_probabilities(vocab, 1.0, counts)
+    by_occurrences = keep_probabilities(vocab, 1.0)
+    ada = vocab.word_id("Ada")
+    assert by_occurrences[ada] == 2 / 3 and by_documents[ada] == 1 / 2
+    assert by_documents[vocab.word_id("runs")] == 2 / 3
+    plain = write(tmp_path / "plain.conllu", conllu_block("1 Ada PROPN", comments=("sent_id = 1",)))
+    assert document_counts(list(read_treebank([plain]))) is None
 
 
 def test_encoding_with_a_cache_gives_the_same_ids_and_stays_bounded(monkeypatch):

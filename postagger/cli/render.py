@@ -90,6 +90,11 @@ class TrainingProgress:
                 f"no tag ('_'); they are left out of {data['column'].upper()}'s loss",
                 soft_wrap=True,
             )
+        elif event == "no_documents":
+            self.console.print(
+                "word dropout counts occurrences: the training files mark no documents (# newdoc)",
+                soft_wrap=True,
+            )
         elif event == "vectors_coverage":
             self.console.print(coverage_table(data))
         elif event == "epoch_end":
