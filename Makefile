@@ -75,7 +75,7 @@ model: $(VECTORS)
 	$(BIN)/postagger train $(EWT_DIR)/en_ewt-ud-train.conllu \
 		--dev $(EWT_DIR)/en_ewt-ud-dev.conllu --test $(EWT_DIR)/en_ewt-ud-test.conllu \
 		--vectors $(VECTORS) --extend-vocab 100000 \
-		--columns upos,xpos,feats --char-kernel 4 --epochs 16 --patience 3 --restart-epochs 3 --seed 1 \
+		--columns upos,xpos,feats --char-kernel 4 --epochs 16 --patience 3 --seed 1 \
 		--word-dropout-counts documents \
 		-o $(MODEL_DIR)
 
