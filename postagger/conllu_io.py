@@ -519,29 +519,36 @@ def join_feats(feats: dict[str, str]) -> str:
 
 
 def format_tokens(
-    tokens: list[Token], spans: list[tuple[int, int]], columns: dict[str, list[str]], comments: list[str]
+    tokens: list[Token],
+    spans: list[tuple[int, int]],
+    columns: dict[str, list[str]],
+    comments: list[str],
+    misc: list[dict[str, str]] | None = None,
 ) -> str:
     """What `format_sentence` writes for raw text's tokens (a form, its words, whether a
-    space follows) at their character spans, without further MISC
-    items: each token's line gets `TokenRange=start:end` (after `SpaceAfter=No`), a
-    multiword token's on its range line. Line by line: raw text's common case, in one pass."""
+    space follows) at their character spans: each token's line gets `TokenRange=start:end`
+    (after `SpaceAfter=No`), a multiword token's on its range line; `misc` adds MISC items
+    (name → value) per word after them. Line by line, in one pass."""
     n = sum(len(token.words) for token in tokens)
     middle: list = [["_"] * n for _ in range(7)]  # LEMMA to DEPS
     for name, values in columns.items():
         middle[COLUMNS.index(name) - 2] = values
     fields = list(map("\t".join, zip(*middle)))
+    extra = [""] * n if misc is None else ["|".join(f"{k}={v}" for k, v in items.items()) for items in misc]
     out = [f"# {c}\n" for c in comments]
     i = 0
     for token, (start, end) in zip(tokens, spans):
-        misc = f"TokenRange={start}:{end}" if token.space_after else f"SpaceAfter=No|TokenRange={start}:{end}"
+        ranged = (
+            f"TokenRange={start}:{end}" if token.space_after else f"SpaceAfter=No|TokenRange={start}:{end}"
+        )
         words = token.words
         if len(words) == 1:
-            out.append(f"{i + 1}\t{words[0]}\t{fields[i]}\t{misc}\n")
+            out.append(f"{i + 1}\t{words[0]}\t{fields[i]}\t{ranged}{'|' if extra[i] else ''}{extra[i]}\n")
             i += 1
             continue
-        out.append(f"{i + 1}-{i + len(words)}\t{token.form}\t_\t_\t_\t_\t_\t_\t_\t{misc}\n")
+        out.append(f"{i + 1}-{i + len(words)}\t{token.form}\t_\t_\t_\t_\t_\t_\t_\t{ranged}\n")
         for word in words:
-            out.append(f"{i + 1}\t{word}\t{fields[i]}\t_\n")
+            out.append(f"{i + 1}\t{word}\t{fields[i]}\t{extra[i] or '_'}\n")
             i += 1
     out.append("\n")
     return "".join(out)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from postagger.conllu_io import (
     Block,
-    MultiwordToken,
     Sentence,
     format_sentence,
     format_tokens,
@@ -248,25 +247,7 @@ class Writer:
         comments.append(f"text = {item.text}")
         if item.tokens is None:
             return format_sentence(item.words, columns, comments=comments, misc=misc)
-        if misc is None:  # no scores: the common case, line by line
-            return format_tokens(item.tokens, item.token_spans(), columns, comments)
-        misc = misc or [{} for _ in item.words]
-        space_after, multiword, position = [], [], 1
-        for token, (start, end) in zip(item.tokens, item.token_spans()):
-            n = len(token.words)
-            ranged = {"TokenRange": f"{start}:{end}"}  # as UDPipe writes it
-            if n > 1:
-                multiword.append(
-                    MultiwordToken(position, position + n - 1, token.form, token.space_after, ranged)
-                )
-            else:
-                misc[position - 1] = {**ranged, **misc[position - 1]}
-            space_after.extend([True] * (n - 1) + [token.space_after])
-            position += n
-        return format_sentence(
-            item.words, columns, space_after=space_after, multiword=multiword,
-            comments=comments, misc=misc,
-        )  # fmt: skip
+        return format_tokens(item.tokens, item.token_spans(), columns, comments, misc)
 
 
 def _sentence_id(sentence: Sentence) -> dict:

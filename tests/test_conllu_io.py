@@ -121,11 +121,13 @@ def test_format_sentence_writes_multiword_tokens_and_space_after():
     ]
 
 
+@pytest.mark.parametrize("scored", [False, True])
 @pytest.mark.parametrize("columns", [("upos",), ("upos", "xpos", "feats")])
-def test_raw_text_tokens_are_written_as_the_general_writer_writes_them(columns):
+def test_raw_text_tokens_are_written_as_the_general_writer_writes_them(columns, scored):
     """`format_tokens`, raw text's line-by-line writer, gives `format_sentence`'s bytes:
     TokenRange after SpaceAfter=No, a multiword token's items on its range line, its
-    words' MISC empty, whatever the token ends with."""
+    words' MISC empty, whatever the token ends with; further MISC items (scores) after
+    them on every word's line."""
     from postagger.conllu_io import MultiwordToken, format_tokens
     from postagger.text import Token
 
@@ -139,7 +141,10 @@ def test_raw_text_tokens_are_written_as_the_general_writer_writes_them(columns):
     spans = [(0, 5), (6, 11), (12, 17), (18, 19), (19, 20)]
     words = [w for t in tokens for w in t.words]
     tags = {c: [f"{c}{i}" for i in range(len(words))] for c in columns}
-    space_after, multiword, misc, position = [], [], [{} for _ in words], 1
+    scores = [
+        {"UPOSProb": f"0.{i}", "UPOSTop": f"A:0.{i},B:0.0"} if scored else {} for i in range(len(words))
+    ]
+    space_after, multiword, misc, position = [], [], [dict(items) for items in scores], 1
     for token, (start, end) in zip(tokens, spans):  # as Writer._new_conllu does with scores
         n, ranged = len(token.words), {"TokenRange": f"{start}:{end}"}
         if n > 1:
@@ -147,15 +152,16 @@ def test_raw_text_tokens_are_written_as_the_general_writer_writes_them(columns):
                 MultiwordToken(position, position + n - 1, token.form, token.space_after, ranged)
             )
         else:
-            misc[position - 1] = ranged
+            misc[position - 1] = {**ranged, **misc[position - 1]}
         space_after.extend([True] * (n - 1) + [token.space_after])
         position += n
     comments = ["sent_id = 3", "text = Hello don't gonna x."]
     general = format_sentence(
         words, tags, space_after=space_after, multiword=multiword, comments=comments, misc=misc
     )
-    assert format_tokens(tokens, spans, tags, comments) == general
+    assert format_tokens(tokens, spans, tags, comments, scores if scored else None) == general
     assert "SpaceAfter=No|TokenRange=6:11" in general and "\tTokenRange=12:17\n" in general
+    assert ("TokenRange=0:5|UPOSProb=0.0|UPOSTop=A:0.0,B:0.0\n" in general) == scored
 
 
 def test_output_is_valid_for_the_conllu_library():
