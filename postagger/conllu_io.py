@@ -125,12 +125,15 @@ class Sentence:
     @property
     def starts_paragraph(self) -> bool:
         """Whether a `# newpar` or `# newdoc` comment (with an id or without) opens the sentence."""
-        return any(name.split(" ")[0] in ("newpar", "newdoc") for name, _ in self.comments())
+        return self._opened_by("newpar", "newdoc")
 
     @property
     def starts_document(self) -> bool:
         """Whether a `# newdoc` comment (with an id or without) opens the sentence."""
-        return any(name.split(" ")[0] == "newdoc" for name, _ in self.comments())
+        return self._opened_by("newdoc")
+
+    def _opened_by(self, *kinds: str) -> bool:
+        return any(name.split(" ")[0] in kinds for name, _ in self.comments())
 
     def tags(self, column: str) -> list[str]:
         return [w.column(column) for w in self.words]
